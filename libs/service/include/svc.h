@@ -8,10 +8,12 @@
  * endpoint, and a graceful drain on SIGTERM/SIGINT.
  *
  * Dispatch: a request arrives on <prefix>.cmd.<tenant>.<service>.<Command>. The runtime
- * checks its size, that the tenant is registered, decodes the CommandMeta (field 1), looks
- * the command up, decodes the body into a per-request arena, calls the handler on a worker
- * thread, and replies. Malformed, too large, unknown tenant, unknown command: an error
- * reply and nothing appended; the service carries on.
+ * checks its size, that the tenant is registered, looks the command up, decodes the
+ * CommandMeta (field 1; the command id must be a UUID), decodes the body into a
+ * per-request arena (strings must be UTF-8), calls the handler on a worker thread, and
+ * replies. Malformed, too large, unknown tenant, unknown command, bad command id: an
+ * error reply and nothing appended; the service carries on. Queries arrive on
+ * <prefix>.qry.<tenant>.<service>.<Query> and carry no CommandMeta.
  */
 #ifndef SVC_H
 #define SVC_H
@@ -52,9 +54,9 @@ typedef struct svc_request {
     const char *command_id;             /* from CommandMeta, a checked UUID; "" for queries */
     const char *actor;                  /* from CommandMeta; "" if not given */
     const char *correlation_id;         /* "" or a checked UUID */
-    int64_t expected_version;           /* CommandMeta.expected_version as sent (proto3: 0,
-                                           "must not exist", when the client left it out; -1
-                                           is "any"); ES_VERSION_ANY for queries */
+    int64_t expected_version;           /* CommandMeta.expected_version as sent; ES_VERSION_ANY
+                                           when the client left it out (the field is proto3
+                                           `optional`) and for queries */
     const ProtobufCMessage *msg;        /* the decoded request, in arena */
     at_arena *arena;                    /* freed after the reply is sent */
 } svc_request;
