@@ -54,9 +54,10 @@ typedef struct svc_request {
     const char *command_id;             /* from CommandMeta, a checked UUID; "" for queries */
     const char *actor;                  /* from CommandMeta; "" if not given */
     const char *correlation_id;         /* "" or a checked UUID */
-    int64_t expected_version;           /* CommandMeta.expected_version as sent; ES_VERSION_ANY
-                                           when the client left it out (the field is proto3
-                                           `optional`) and for queries */
+    int64_t expected_version;           /* from CommandMeta.expected_version, in es.h terms:
+                                           ES_VERSION_ANY when the client sent 0 (or nothing)
+                                           and for queries, ES_VERSION_NONE when it sent -1,
+                                           else the version N it sent */
     const ProtobufCMessage *msg;        /* the decoded request, in arena */
     at_arena *arena;                    /* freed after the reply is sent */
 } svc_request;

@@ -35,6 +35,17 @@
 #define QUEUE_MIN 1024
 #define UTF8_MAX_DEPTH 32
 
+/* CommandMeta.expected_version on the wire -> es.h terms. The wire form makes "not sent"
+ * (proto3's 0) the harmless "no check"; -1 asks for a new stream. */
+static int64_t expected_from_meta(int64_t wire)
+{
+    if (wire == 0)
+        return ES_VERSION_ANY;
+    if (wire == -1)
+        return ES_VERSION_NONE;
+    return wire;
+}
+
 static void after_cb(uv_work_t *w, int status);
 static void work_cb(uv_work_t *w);
 
@@ -356,6 +367,13 @@ static at_code run(svc *s, natsMsg *msg, at_arena *arena, size_t *slot,
             at_error_hint(err, "leave meta.correlation_id empty or set it to a UUID");
             return AT_VALIDATION;
         }
+        if (meta->expected_version < -1) {
+            at_error_set(err, AT_VALIDATION, "expected_version", "expected_version %lld is not valid",
+                         (long long)meta->expected_version);
+            at_error_detail(err, "It is 0 (no check), -1 (the stream must not exist yet) or the "
+                                 "stream's current version.");
+            return AT_VALIDATION;
+        }
     }
     ProtobufCMessage *m = protobuf_c_message_unpack(cmd->request, alloc, len, data);
     if (!m) {
@@ -381,7 +399,7 @@ static at_code run(svc *s, natsMsg *msg, at_arena *arena, size_t *slot,
         .command_id = meta ? meta->command_id : "",
         .actor = meta && meta->actor ? meta->actor : "",
         .correlation_id = meta && meta->correlation_id ? meta->correlation_id : "",
-        .expected_version = meta && meta->has_expected_version ? meta->expected_version : ES_VERSION_ANY,
+        .expected_version = meta ? expected_from_meta(meta->expected_version) : ES_VERSION_ANY,
         .msg = m,
         .arena = arena,
     };
