@@ -68,7 +68,7 @@ static size_t pack_ping(const char *command_id, const char *id, const char *note
     Atb__Svctest__Ping p = ATB__SVCTEST__PING__INIT;
     meta.command_id = (char *)command_id;
     meta.actor = "user:test";
-    meta.expected_version = -1;
+    meta.expected_version = 0;   /* no version check */
     p.meta = command_id ? &meta : NULL;
     p.id = (char *)id;
     p.note = (char *)(note ? note : "");

@@ -126,7 +126,7 @@ static size_t pack_ping(const char *id, int sleep_ms, uint8_t *buf)
     Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
     Atb__Svctest__Ping p = ATB__SVCTEST__PING__INIT;
     meta.command_id = cmd;
-    meta.expected_version = -1;
+    meta.expected_version = 0;   /* no version check */
     p.meta = &meta;
     p.id = (char *)id;
     p.sleep_ms = sleep_ms;
