@@ -188,7 +188,7 @@ static void param_after_its_end_date_is_no_rule_in_force(void **state)
 static void municipal_override_wins_on_its_dates_and_national_fills_the_rest(void **state)
 {
     (void)state;
-    char nat[4096];
+    char nat[8192];
     snprintf(nat, sizeof nat, "%s%s", national_with(GMI_VALUES), WAGE);
     rules_set *s = NULL;
     at_error err;
@@ -218,7 +218,7 @@ static void municipal_override_wins_on_its_dates_and_national_fills_the_rest(voi
 static void serialisation_round_trip_keeps_the_version(void **state)
 {
     (void)state;
-    char nat[4096];
+    char nat[8192];
     snprintf(nat, sizeof nat, "%s%s", national_with(GMI_VALUES), WAGE);
     rules_set *s = NULL, *back = NULL;
     at_error err;
