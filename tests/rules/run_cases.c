@@ -194,7 +194,7 @@ static int build_household(cctx *c, const ynode *hn, at_period window, kase *k)
         m[i].disability.from = m[i].disability.to = AT_DATE_NONE;
         if (d) {
             static const char *const dk[] = {"group", "from", "to", NULL};
-            int64_t g;
+            int64_t g = 0;
             if (keys_ok(c, d, dk) || int_(c, rules__ymap_get(d, "group"), &g) ||
                 date_(c, rules__ymap_get(d, "from"), &m[i].disability.from) ||
                 date_(c, rules__ymap_get(d, "to"), &m[i].disability.to))
@@ -480,7 +480,7 @@ static int check(cctx *c, const ynode *ex, at_code rc, const at_error *err, cons
         return differ(c, "per", want, rules_per_name(d->per));
     const ynode *un = rules__ymap_get(ex, "units");
     if (un) {
-        int64_t wu;
+        int64_t wu = 0;
         if (int_(c, un, &wu))
             return -1;
         if (wu != d->units) {

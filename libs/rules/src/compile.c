@@ -117,7 +117,7 @@ static at_code str(cc *c, const ynode *n, const char *what, const char **out)
 
 static at_code date(cc *c, ynode *n, const char *what, at_date *out)
 {
-    const char *s;
+    const char *s = NULL;
     at_code rc = str(c, n, what, &s);
     if (rc != AT_OK)
         return rc;
@@ -135,7 +135,7 @@ static at_code date(cc *c, ynode *n, const char *what, at_date *out)
 
 static at_code money(cc *c, ynode *n, const char *what, at_cents *out)
 {
-    const char *s;
+    const char *s = NULL;
     at_code rc = str(c, n, what, &s);
     if (rc != AT_OK)
         return rc;
@@ -161,7 +161,7 @@ static at_code money(cc *c, ynode *n, const char *what, at_cents *out)
 
 static at_code integer(cc *c, ynode *n, const char *what, int64_t min, int64_t max, int64_t *out)
 {
-    const char *s;
+    const char *s = NULL;
     at_code rc = str(c, n, what, &s);
     if (rc != AT_OK)
         return rc;
@@ -204,7 +204,7 @@ static at_code int_(cc *c, ynode *n, const char *what, int min, int max, int *ou
 
 static at_code boolean(cc *c, ynode *n, const char *what, bool *out)
 {
-    const char *s;
+    const char *s = NULL;
     at_code rc = str(c, n, what, &s);
     if (rc != AT_OK)
         return rc;
@@ -221,7 +221,7 @@ static at_code boolean(cc *c, ynode *n, const char *what, bool *out)
 /* "0.80" -> 8000 parts per 10 000; at most four decimals, 0 .. 100. */
 static at_code ratio(cc *c, ynode *n, const char *what, int64_t *out)
 {
-    const char *s;
+    const char *s = NULL;
     at_code rc = str(c, n, what, &s);
     if (rc != AT_OK)
         return rc;
@@ -260,7 +260,7 @@ static at_code ratio(cc *c, ynode *n, const char *what, int64_t *out)
 
 static at_code choice(cc *c, ynode *n, const char *what, const char *const *names, int *out)
 {
-    const char *s;
+    const char *s = NULL;
     at_code rc = str(c, n, what, &s);
     if (rc != AT_OK)
         return rc;
@@ -306,7 +306,7 @@ static at_code bits(cc *c, ynode *n, const char *what, int (*lookup)(const char 
         return rc;
     uint32_t v = 0;
     for (size_t i = 0; i < n->n; i++) {
-        const char *s;
+        const char *s = NULL;
         if ((rc = str(c, n->items[i], what, &s)) != AT_OK)
             return rc;
         int b = lookup(s);

@@ -351,7 +351,7 @@ at_code rules_set_load(const rules_source *srcs, size_t n, rules_set **out, at_e
     *out = NULL;
     if (n == 0)
         return at_error_set(err, AT_VALIDATION, NULL, "no rule-set documents to load");
-    rules_set *s;
+    rules_set *s = NULL;
     at_code rc = new_set(&s, err);
     if (rc != AT_OK)
         return rc;
@@ -380,7 +380,7 @@ at_code rules_set_load(const rules_source *srcs, size_t n, rules_set **out, at_e
 at_code rules_set_from_bytes(const void *bytes, size_t len, rules_set **out, at_error *err)
 {
     *out = NULL;
-    rules_set *s;
+    rules_set *s = NULL;
     at_code rc = new_set(&s, err);
     if (rc != AT_OK)
         return rc;
