@@ -224,6 +224,9 @@ es_status es_wait(es_store *es, int64_t after, int timeout_ms, int64_t *head, at
 /* True if the tenant is registered (cached; a miss reloads the list, at most once a
  * second, so a tenant added by a migration is seen without a restart). */
 bool es_tenant_known(es_store *es, const char *tenant);
+/* The same, telling "unknown" from "could not check": ES_OK with *known set, or ES_IO when
+ * the registry had to be read and PostgreSQL could not be reached (then *known is false). */
+es_status es_tenant_check(es_store *es, const char *tenant, bool *known, at_error *err);
 
 /* ---- transactions: a handler's effects, its appends and its checkpoint, atomically ---- */
 

@@ -377,11 +377,12 @@ static bool tenant_cached(es_store *es, const char *tenant)
 }
 
 /* Load every tenant code; the table is small (one row per municipality). */
-static void tenants_reload(es_store *es)
+static es_status tenants_reload(es_store *es, at_error *err)
 {
     es_conn *c;
-    if (es__pool_get(es, &c, NULL) != ES_OK)
-        return;
+    es_status st = es__pool_get(es, &c, err);
+    if (st != ES_OK)
+        return st;
     PGresult *r = PQexec(c->pg, "SELECT code FROM atb.tenants");
     char **list = NULL;
     size_t n = 0;
@@ -395,13 +396,15 @@ static void tenants_reload(es_store *es)
             ok = list[i] != NULL;
         }
     }
+    if (!ok)
+        es__fail(err, ES_IO, NULL, "could not read the tenant registry: %s", PQresultErrorMessage(r));
     PQclear(r);
     es__pool_put(es, c);
     if (!ok) {
         for (size_t i = 0; list && i < n; i++)
             free(list[i]);
         free(list);
-        return;
+        return ES_IO;
     }
     qsort(list, n, sizeof *list, cmp_str);
     pthread_mutex_lock(&es->tenant_mu);
@@ -414,24 +417,37 @@ static void tenants_reload(es_store *es)
     for (size_t i = 0; i < n_old; i++)
         free(old[i]);
     free(old);
+    return ES_OK;
 }
 
-bool es_tenant_known(es_store *es, const char *tenant)
+es_status es_tenant_check(es_store *es, const char *tenant, bool *known, at_error *err)
 {
+    *known = false;
     if (!es || !tenant || !*tenant)
-        return false;
+        return ES_OK;
     pthread_mutex_lock(&es->tenant_mu);
-    bool known = tenant_cached(es, tenant);
+    *known = tenant_cached(es, tenant);
     /* A miss reloads the list, at most once a second, so a tenant added by a migration
      * is seen without a restart and a flood of unknown codes costs no flood of queries. */
     bool stale = es->tenants_loaded_ns == 0
                  || es__mono_ns() - es->tenants_loaded_ns > 1000000000LL;
     pthread_mutex_unlock(&es->tenant_mu);
-    if (known || !stale)
-        return known;
-    tenants_reload(es);
+    if (*known || !stale)
+        return ES_OK;
+    /* A list that cannot be refreshed cannot prove a tenant unknown: say so, so the
+     * caller answers "unavailable, retry" rather than "unknown municipality". */
+    es_status st = tenants_reload(es, err);
+    if (st != ES_OK)
+        return st;
     pthread_mutex_lock(&es->tenant_mu);
-    known = tenant_cached(es, tenant);
+    *known = tenant_cached(es, tenant);
     pthread_mutex_unlock(&es->tenant_mu);
+    return ES_OK;
+}
+
+bool es_tenant_known(es_store *es, const char *tenant)
+{
+    bool known = false;
+    es_tenant_check(es, tenant, &known, NULL);
     return known;
 }

@@ -319,7 +319,14 @@ static at_code run(svc *s, natsMsg *msg, at_arena *arena, size_t *slot,
         return AT_UNKNOWN_COMMAND;
     }
     bool query = strcmp(sj.kind, "qry") == 0;
-    if (!es_tenant_known(s->es, sj.tenant)) {
+    bool known = false;
+    if (es_tenant_check(s->es, sj.tenant, &known, err) != ES_OK) {
+        at_error_set(err, AT_UNAVAILABLE, NULL, "could not check the municipality \"%s\"", sj.tenant);
+        at_error_detail(err, "The tenant registry could not be read from PostgreSQL.");
+        at_error_hint(err, "retry with the same command id");
+        return AT_UNAVAILABLE;
+    }
+    if (!known) {
         at_error_set(err, AT_UNKNOWN_TENANT, NULL, "unknown tenant \"%s\"", sj.tenant);
         at_error_detail(err, "The municipality code in the subject is not registered in atb.tenants.");
         at_error_hint(err, "check the municipality code (the second token of the subject)");
