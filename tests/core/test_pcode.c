@@ -141,6 +141,13 @@ static void pcode_accepts_new_format_without_birth_date(void **state)
     assert_int_equal(pc.birth_date, AT_DATE_NONE);
     assert_string_equal(pc.normalised, "321234-56789");
     assert_int_equal(at_pcode_validate("321234-5678", "pc", &pc, &e), AT_VALIDATION);
+    /* 3 then 2..9 is the new format; 30 and 31 are days of an old-format code */
+    assert_int_equal(at_pcode_validate("39000000001", "pc", &pc, &e), AT_OK);
+    assert_int_equal(pc.kind, AT_PCODE_NEW);
+    char code[13];
+    assert_true(make_code("3112991234", code) || make_code("3112991235", code));
+    assert_int_equal(at_pcode_validate(code, "pc", &pc, &e), AT_OK);
+    assert_int_equal(pc.kind, AT_PCODE_OLD);
 }
 
 int main(void)

@@ -4,7 +4,7 @@
  * Two formats:
  *  - old: DDMMYY-CNNNN, where C is the century (0 = 1800s, 1 = 1900s, 2 = 2000s), the
  *    first six digits are the birth date and the last digit is a checksum;
- *  - new (issued from 1 July 2017): 32NNNN-NNNNN, no birth date in it.
+ *  - new (issued from 1 July 2017): 3XNNNN-NNNNN with X 2..9 (so far 32...), no birth date.
  * The dash is optional on input; the normalised form always has it.
  */
 #ifndef AT_PCODE_H

@@ -5,9 +5,10 @@
  * is a check digit: (1101 - sum of digit_i * w_i) mod 11 with w = 1,6,3,7,9,10,5,8,4,2
  * over the first ten digits. When that remainder is 10 no digit can match, so such a code
  * is invalid (a code with that remainder is never issued).
- * New format 32NNNN-NNNNN (from 1 July 2017): carries no birth date and, as far as public
- * sources say, no check digit we can verify, so it is accepted on its shape alone: eleven
- * digits starting with 32.
+ * New format (issued from 1 July 2017): no birth date; the first digit is 3 and the second
+ * 2..9 (codes seen so far start with 32), as the Office of Citizenship and Migration Affairs
+ * describes it. No check digit is published for it, so it is accepted on its shape alone.
+ * It cannot be taken for an old code, whose first two digits are a day of the month 01..31.
  */
 #include "at_pcode.h"
 
@@ -60,7 +61,7 @@ at_code at_pcode_validate(const char *s, const char *field, at_pcode *out, at_er
     at_pcode pc;
     memset(&pc, 0, sizeof pc);
     snprintf(pc.normalised, sizeof pc.normalised, "%.6s-%.5s", d, d + 6);
-    if (d[0] == '3' && d[1] == '2') {
+    if (d[0] == '3' && d[1] >= '2') {
         pc.kind = AT_PCODE_NEW;
         pc.birth_date = AT_DATE_NONE;
     } else {
