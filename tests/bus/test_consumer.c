@@ -22,7 +22,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
-#include "bushelp.h"
+#include "bustest.h"
 #include "atb/v1/envelope.pb-c.h"
 
 static t_db db;

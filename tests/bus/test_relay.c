@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "bushelp.h"
+#include "bustest.h"
 #include "atb/v1/envelope.pb-c.h"
 
 static t_db db;

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "bushelp.h"
+#include "bustest.h"
 #include "atb/v1/common.pb-c.h"
 
 typedef struct fixture {

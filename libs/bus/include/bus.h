@@ -193,7 +193,7 @@ at_code bus_consumer_step(bus_consumer *c, int wait_ms, size_t *handled, at_erro
 void bus_consumer_stats_get(const bus_consumer *c, bus_consumer_stats *out);
 void bus_consumer_close(bus_consumer *c);         /* NULL is a no-op */
 
-/* ---- request/reply helpers ---- */
+/* ---- request/reply ---- */
 
 /* Pack msg and publish it to the reply subject of req (req stays the caller's).
  * Errors: AT_VALIDATION (req has no reply subject), AT_TOO_LARGE, AT_UNAVAILABLE. */

@@ -1,7 +1,7 @@
 /*
  * This file is private to libs/bus.
  *
- * The bus handle and the helpers the files of the library share (bus__ prefix).
+ * The bus handle and the functions the files of the library share (bus__ prefix).
  */
 #ifndef BUS_INT_H
 #define BUS_INT_H

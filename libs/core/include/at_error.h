@@ -10,6 +10,12 @@
  * at_error is a plain struct the caller owns (usually on the stack). Functions that can
  * fail take an `at_error *err` that may be NULL; on failure they fill it and return its
  * code. Setting an error on NULL is a no-op.
+ *
+ * Text longer than its field is truncated, never overflowed, and every field is always
+ * valid UTF-8 (a cut character is dropped, a byte that is not UTF-8 becomes '?'), because
+ * the fields travel in protobuf strings. The format arguments may point into the same
+ * at_error, so an error can be wrapped: at_error_set(err, c, err->field, "could not save:
+ * %s", err->message). All functions are thread-safe on distinct at_error values.
  */
 #ifndef AT_ERROR_H
 #define AT_ERROR_H

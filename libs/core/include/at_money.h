@@ -31,12 +31,15 @@ bool at_cents_mul(at_cents a, int64_t n, at_cents *out);
 /* amount * num / den, rounded by mode, computed without intermediate overflow for
  * |amount| and |num| below 2^62 (128-bit intermediate). den must be > 0.
  * Used for percentages (80% of the minimum wage: num 80, den 100), coefficients (0.7: 7/10)
- * and pro-rating (days 17/31). Returns false on overflow or den <= 0. */
+ * and pro-rating (days 17/31). Returns false (and *out untouched) on overflow, den <= 0 or
+ * a mode outside at_rounding. */
 bool at_cents_muldiv(at_cents amount, int64_t num, int64_t den, at_rounding mode, at_cents *out);
 
-/* Parse a decimal euro amount: "128.06", "64", "64.5", "-3.10", "1 234.50" is refused.
+/* Parse a decimal euro amount: "128.06", "64", "64.5", "-3.10", "+7"; "1 234.50" is refused.
  * At most two decimals (a third is a VALIDATION error, not silently rounded). A comma is
- * accepted as the decimal separator ("128,06"). field names the input in the error. */
+ * accepted as the decimal separator ("128,06"). Nothing else is: no spaces, exponents,
+ * thousands separators or bare ".5". Every value at_cents_format writes parses back.
+ * field names the input in the error; *out is untouched on error. */
 at_code at_cents_parse(const char *s, const char *field, at_cents *out, at_error *err);
 
 /* Format as "128.06" / "-0.50" / "0.00" into buf (at least 24 bytes for any value).

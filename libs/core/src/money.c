@@ -1,13 +1,16 @@
 /*
  * money.c -- integer euro cents (see at_money.h).
  *
- * Invariant: no function here ever produces a value it could not represent; overflow is
- * reported, never wrapped. muldiv uses a 128-bit intermediate so percentages and pro-rating
- * of any realistic amount are exact before the one explicit rounding step.
+ * Invariants: no function here produces a value it cannot represent; overflow is reported,
+ * never wrapped, and on any failure the output is left untouched. at_cents_muldiv works on
+ * the exact 128-bit product and rounds exactly once, by the mode the caller names, so a
+ * benefit computed as 80% of a wage or pro-rated by days is the same on every machine.
+ *
+ * Parsing is strict on purpose: amounts come from caseworkers and rule files, and an amount
+ * we "repair" (a third decimal rounded away, "1e3" read as 1000) is a wrong payment.
  */
 #include "at_money.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,41 +41,101 @@ bool at_cents_mul(at_cents a, int64_t n, at_cents *out)
     return true;
 }
 
-/* Round the exact quotient q + rem/den (den > 0, rem has the sign of the dividend) by mode. */
-static __int128 round_quotient(__int128 q, __int128 rem, __int128 den, at_rounding mode)
+/* Whether the truncated quotient q of an inexact division moves one step away from zero.
+ * twice_rem = 2 * |remainder| compares the dropped fraction with one half; neg says the
+ * exact value is negative. */
+static bool steps_away(__int128 q, __int128 twice_rem, __int128 den, bool neg, at_rounding mode)
 {
-    if (rem == 0)
-        return q;
-    int neg = rem < 0;                       /* the true value lies below q if negative */
-    __int128 arem = neg ? -rem : rem;
-    __int128 twice = arem * 2;
-    int away;                                /* round away from zero? */
     switch (mode) {
-    case AT_ROUND_HALF_UP:   away = twice >= den; break;
-    case AT_ROUND_HALF_EVEN: away = twice > den || (twice == den && (q & 1)); break;
-    case AT_ROUND_DOWN:      away = 0; break;
-    case AT_ROUND_UP:        away = 1; break;
-    case AT_ROUND_FLOOR:     away = neg; break;
-    case AT_ROUND_CEIL:      away = !neg; break;
-    default:                 away = twice >= den; break;
+    case AT_ROUND_HALF_UP:
+        return twice_rem >= den;
+    case AT_ROUND_HALF_EVEN:
+        /* On an exact half, go to the even neighbour: away only if q is odd. */
+        return twice_rem > den || (twice_rem == den && (q & 1) != 0);
+    case AT_ROUND_DOWN:
+        return false;
+    case AT_ROUND_UP:
+        return true;
+    case AT_ROUND_FLOOR:
+        return neg;
+    case AT_ROUND_CEIL:
+        return !neg;
     }
-    if (!away)
-        return q;
-    return neg ? q - 1 : q + 1;
+    return false;   /* not reached: muldiv checks the mode first */
+}
+
+/* A mode outside the enum is a caller's bug; refusing it beats guessing a rounding. */
+static bool mode_known(at_rounding mode)
+{
+    return (unsigned)mode <= (unsigned)AT_ROUND_CEIL;
 }
 
 bool at_cents_muldiv(at_cents amount, int64_t num, int64_t den, at_rounding mode, at_cents *out)
 {
-    if (den <= 0)
+    if (den <= 0 || !mode_known(mode))
         return false;
-    __int128 p = (__int128)amount * num;    /* |amount|,|num| < 2^63: fits in 127 bits */
-    __int128 q = p / den;                   /* truncates toward zero */
-    __int128 rem = p % den;                 /* sign of p */
-    __int128 r = round_quotient(q, rem, den, mode);
-    if (r > INT64_MAX || r < INT64_MIN)
+    /* |amount * num| <= 2^126, so the product is exact in 128 bits for every int64 input. */
+    __int128 p = (__int128)amount * num;
+    __int128 q = p / den;     /* C truncates toward zero */
+    __int128 rem = p % den;   /* has the sign of p */
+    if (rem != 0) {
+        bool neg = rem < 0;
+        __int128 twice = (neg ? -rem : rem) * 2;   /* < 2 * den, no overflow */
+        if (steps_away(q, twice, den, neg, mode))
+            q += neg ? -1 : 1;
+    }
+    if (q > INT64_MAX || q < INT64_MIN)
         return false;
-    *out = (at_cents)r;
+    *out = (at_cents)q;
     return true;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static at_code reject(at_error *err, const char *field, const char *s, const char *detail)
+{
+    at_error_set(err, AT_VALIDATION, field, "invalid amount \"%.40s\"", s);
+    at_error_detail(err, "%s", detail);
+    at_error_hint(err, "Write euros with a point or a comma before the cents, for example 128.06.");
+    return AT_VALIDATION;
+}
+
+/* The largest magnitude a cent amount may have: INT64_MAX, or one more when negative. */
+static unsigned __int128 limit(bool neg)
+{
+    return neg ? (unsigned __int128)INT64_MAX + 1 : (unsigned __int128)INT64_MAX;
+}
+
+/* The digits of the whole euros at *p, as cents, moving *p past them. Stops accumulating
+ * (and sets *too_large) once the value passes what int64 can hold, so any number of digits
+ * is safe; the scan goes on so the shape is still checked. */
+static unsigned __int128 scan_euros(const char **p, bool neg, bool *too_large)
+{
+    unsigned __int128 v = 0;
+    for (; is_digit(**p); (*p)++) {
+        v = v * 10 + (unsigned)(**p - '0');
+        if (v * 100 > limit(neg)) {
+            *too_large = true;
+            v = 0;
+        }
+    }
+    return v * 100;
+}
+
+/* The digits after a separator at *p, moving *p past them: their count (0, 1, 2 or more),
+ * and in *cents the value of the first two as cents ("5" is 50). */
+static int scan_decimals(const char **p, unsigned *cents)
+{
+    int n = 0;
+    unsigned v = 0;
+    for (; is_digit(**p); (*p)++, n++)
+        if (n < 2)
+            v = v * 10 + (unsigned)(**p - '0');
+    *cents = n == 1 ? v * 10 : v;
+    return n;
 }
 
 at_code at_cents_parse(const char *s, const char *field, at_cents *out, at_error *err)
@@ -80,61 +143,43 @@ at_code at_cents_parse(const char *s, const char *field, at_cents *out, at_error
     if (!s || !*s)
         return at_error_set(err, AT_VALIDATION, field, "amount is empty");
     const char *p = s;
-    int neg = 0;
-    if (*p == '-' || *p == '+') {
-        neg = *p == '-';
+    bool neg = *p == '-';
+    if (*p == '-' || *p == '+')
         p++;
-    }
-    if (!isdigit((unsigned char)*p)) {
-        at_error_set(err, AT_VALIDATION, field, "invalid amount \"%.40s\"", s);
-        at_error_detail(err, "An amount is euros with at most two decimals, such as 128.06.");
-        return AT_VALIDATION;
-    }
-    __int128 euros = 0;
-    int digits = 0;
-    while (isdigit((unsigned char)*p)) {
-        euros = euros * 10 + (*p - '0');
-        if (++digits > 16)
-            return at_error_set(err, AT_VALIDATION, field, "amount \"%.40s\" is too large", s);
-        p++;
-    }
-    int cents = 0, decimals = 0;
+    if (!is_digit(*p))
+        return reject(err, field, s, "An amount starts with a digit, after an optional minus sign.");
+    bool too_large = false;
+    unsigned __int128 v = scan_euros(&p, neg, &too_large);
     if (*p == '.' || *p == ',') {
         p++;
-        while (isdigit((unsigned char)*p)) {
-            if (++decimals > 2) {
-                at_error_set(err, AT_VALIDATION, field, "amount \"%.40s\" has more than two decimals", s);
-                at_error_detail(err, "Amounts are in euro cents; a fraction of a cent is not rounded silently.");
-                return AT_VALIDATION;
-            }
-            cents = cents * 10 + (*p - '0');
-            p++;
-        }
-        if (decimals == 0) {
-            at_error_set(err, AT_VALIDATION, field, "invalid amount \"%.40s\"", s);
-            at_error_detail(err, "A decimal separator must be followed by one or two digits.");
+        unsigned cents;
+        int decimals = scan_decimals(&p, &cents);
+        if (decimals > 2) {
+            at_error_set(err, AT_VALIDATION, field, "amount \"%.40s\" has more than two decimals", s);
+            at_error_detail(err, "Amounts are in euro cents; a fraction of a cent is not rounded silently.");
             return AT_VALIDATION;
         }
-        if (decimals == 1)
-            cents *= 10;
+        if (decimals == 0)
+            return reject(err, field, s, "A decimal point or comma must be followed by one or two digits.");
+        v += cents;
     }
-    if (*p != '\0') {
-        at_error_set(err, AT_VALIDATION, field, "invalid amount \"%.40s\"", s);
-        at_error_detail(err, "An amount is euros with at most two decimals, such as 128.06.");
+    if (*p == ' ')
+        return reject(err, field, s, "An amount has no spaces or thousands separators.");
+    if (*p != '\0')
+        return reject(err, field, s, "An amount has only digits and one decimal point or comma.");
+    if (too_large || v > limit(neg)) {
+        at_error_set(err, AT_VALIDATION, field, "amount \"%.40s\" is too large", s);
+        at_error_detail(err, "Amounts from -92233720368547758.08 to 92233720368547758.07 can be stored.");
         return AT_VALIDATION;
     }
-    __int128 v = euros * 100 + cents;
-    if (neg)
-        v = -v;
-    if (v > INT64_MAX || v < INT64_MIN)
-        return at_error_set(err, AT_VALIDATION, field, "amount \"%.40s\" is too large", s);
-    *out = (at_cents)v;
+    /* v <= 2^63 here; negate in unsigned arithmetic so -2^63 does not overflow. */
+    *out = neg ? (at_cents)(0 - (uint64_t)v) : (at_cents)(uint64_t)v;
     return AT_OK;
 }
 
 int at_cents_format(at_cents c, char *buf, size_t n)
 {
-    /* Work in unsigned so INT64_MIN formats correctly. */
+    /* Work in unsigned so INT64_MIN, whose magnitude int64 cannot hold, formats correctly. */
     uint64_t u = c < 0 ? (uint64_t)0 - (uint64_t)c : (uint64_t)c;
     return snprintf(buf, n, "%s%llu.%02llu", c < 0 ? "-" : "", (unsigned long long)(u / 100),
                     (unsigned long long)(u % 100));

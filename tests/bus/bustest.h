@@ -1,9 +1,9 @@
 /*
- * bushelp.h -- what the bus tests share: appending test events, reading a stream back,
+ * bustest.h -- what the bus tests share: appending test events, reading a stream back,
  * running this test program again as a child process.
  */
-#ifndef BUSHELP_H
-#define BUSHELP_H
+#ifndef BUSTEST_H
+#define BUSTEST_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /*
- * bushelp.c -- see bushelp.h.
+ * bustest.c -- see bustest.h.
  */
-#include "bushelp.h"
+#include "bustest.h"
 
 #include <inttypes.h>
 #include <stdio.h>
