@@ -3,9 +3,9 @@
  *
  * To add a command: 3 things to do.
  *  1. Add its request message (field 1: atb.v1.CommandMeta) and its event to
- *     proto/atb/v1/intake.proto, and rows to docs/events.md.
- *  2. Write the handler in the file of its aggregate (person.c, ...).
- *  3. Add a row below.
+ *     proto/atb/v1/intake.proto, and their rows to docs/events.md.
+ *  2. Write the handler in the file of its aggregate (person.c, ...), declared in intake.h.
+ *  3. Add a row below (SVC_QUERY for a query: no CommandMeta, appends nothing).
  */
 #include "intake.h"
 
@@ -15,9 +15,10 @@ const svc_command intake_commands[] = {
 };
 const size_t intake_n_commands = sizeof intake_commands / sizeof intake_commands[0];
 
-/* Applied once each, in order, as the admin with search_path = intake. Never edit one that
- * ran anywhere; append. */
+/* Applied once each, in order, by the runtime as the admin, with search_path = intake.
+ * Never edit one that ran anywhere; append a new one. */
 const char *const intake_migrations[] = {
+    /* 1 */
     "CREATE TABLE intake.identities (\n"
     "    person_key    uuid PRIMARY KEY,\n"
     "    tenant        text NOT NULL,\n"
@@ -29,5 +30,12 @@ const char *const intake_migrations[] = {
     ");\n"
     "COMMENT ON TABLE intake.identities IS 'Identifying data, erasable: never copied into events.';\n"
     "GRANT SELECT, INSERT, UPDATE, DELETE ON intake.identities TO atb_intake;\n",
+    /* 2: erasure clears the names and records when. */
+    "ALTER TABLE intake.identities\n"
+    "    ADD COLUMN erased_at timestamptz,\n"
+    "    ALTER COLUMN given_name DROP NOT NULL,\n"
+    "    ALTER COLUMN family_name DROP NOT NULL;\n"
+    "COMMENT ON COLUMN intake.identities.erased_at IS "
+    "'Set when the identity was erased; readers skip such rows.';\n",
 };
 const size_t intake_n_migrations = sizeof intake_migrations / sizeof intake_migrations[0];

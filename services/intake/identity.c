@@ -1,40 +1,87 @@
 /*
  * identity.c -- the identity store: names and personal codes, keyed by the pseudonymous
- * person key. It is the only place identifying data lives; an erasure deletes the row and
- * leaves the log, and every replay of it, intact.
+ * person key, in intake.identities (schema: handlers.c).
+ *
+ * Invariants:
+ *  - this table is the only place identifying data lives; events carry the person key and
+ *    nothing that identifies the person, so an erasure here leaves the log, and every
+ *    replay of it, intact;
+ *  - a row is written in the same transaction as the event that introduces its key
+ *    (person.c), so there is never an identity without its event, nor the reverse;
+ *  - (tenant, personal_code) is unique: one person per code in a municipality;
+ *  - an erased row (erased_at set) is invisible to readers; it keeps its key so that a
+ *    retried command still finds the key it derived. Erasure itself is not built yet;
+ *    when it is, it clears the names and overwrites the personal code in the same
+ *    statement that sets erased_at.
+ *
+ * When adding a column, also change: a new migration in handlers.c, struct identity in
+ * intake.h, the SELECT lists below.
  */
 #include "intake.h"
 
 #include <stdio.h>
 #include <string.h>
 
+static at_code pg_failed(PGresult *r, const char *what, at_error *err)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    at_error_set(err, AT_UNAVAILABLE, NULL, "could not %s", what);
+    at_error_detail(err, "PostgreSQL said: %.300s (SQLSTATE %s).", PQresultErrorMessage(r),
+                    state ? state : "none");
+    at_error_hint(err, "retry with the same command id");
+    return AT_UNAVAILABLE;
+}
+
 at_code identity_insert(PGconn *c, const char *tenant, const identity *id, char existing_key[37],
                         at_error *err)
 {
     const char *params[5] = {id->person_key, tenant, id->personal_code, id->given_name, id->family_name};
+    /* No conflict target: a clash on the key (the same command again) and on the code
+     * (another person) both land in the lookup below, which tells them apart. A concurrent
+     * insert of the same code makes this wait for that transaction, then see its row. */
     PGresult *r = PQexecParams(c,
                                "INSERT INTO intake.identities (person_key, tenant, personal_code, given_name, "
-                               "family_name) VALUES ($1, $2, $3, $4, $5) "
-                               "ON CONFLICT (tenant, personal_code) DO NOTHING RETURNING person_key",
+                               "family_name, created_at) VALUES ($1, $2, $3, $4, $5, now()) "
+                               "ON CONFLICT DO NOTHING RETURNING person_key",
                                5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        at_error_set(err, AT_UNAVAILABLE, NULL, "could not store the identity");
-        at_error_detail(err, "%s", PQresultErrorMessage(r));
+        at_code code = pg_failed(r, "store the identity", err);
         PQclear(r);
-        return AT_UNAVAILABLE;
+        return code;
     }
     int inserted = PQntuples(r) == 1;
     PQclear(r);
     if (inserted)
         return AT_OK;
-    identity old;
-    at_code code = identity_find(c, tenant, NULL, id->personal_code, &old, err);
-    if (code != AT_OK)
+
+    /* Our own key first: a retry may also have changed the code it sends. */
+    r = PQexecParams(c,
+                     "SELECT person_key::text, person_key = $1::uuid FROM intake.identities "
+                     "WHERE person_key = $1::uuid OR (tenant = $2 AND personal_code = $3) "
+                     "ORDER BY person_key = $1::uuid DESC LIMIT 1",
+                     3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        at_code code = pg_failed(r, "read the identity store", err);
+        PQclear(r);
         return code;
-    snprintf(existing_key, 37, "%s", old.person_key);
+    }
+    if (PQntuples(r) == 0) {
+        /* The clashing row went away between the two statements (an erasure committed in
+         * between): nothing to conflict with, but this transaction has no row either. */
+        PQclear(r);
+        at_error_set(err, AT_UNAVAILABLE, NULL, "could not store the identity");
+        at_error_detail(err, "The row that clashed with this one disappeared meanwhile.");
+        at_error_hint(err, "retry with the same command id");
+        return AT_UNAVAILABLE;
+    }
+    bool ours = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    snprintf(existing_key, 37, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (ours)
+        return AT_OK;
     at_error_set(err, AT_CONFLICT, "personal_code", "person is already registered");
-    at_error_detail(err, "The personal code %s is registered in %s with the person key %s.",
-                    id->personal_code, tenant, old.person_key);
+    at_error_detail(err, "The personal code %s is registered in %s with the person key %s.", id->personal_code,
+                    tenant, existing_key);
     at_error_hint(err, "Open the existing person instead of registering again.");
     return AT_CONFLICT;
 }
@@ -44,19 +91,21 @@ at_code identity_find(PGconn *c, const char *tenant, const char *key, const char
 {
     const char *params[2] = {tenant, key ? key : personal_code};
     const char *sql = key ? "SELECT person_key, personal_code, given_name, family_name FROM intake.identities "
-                            "WHERE tenant = $1 AND person_key = $2::uuid"
+                            "WHERE tenant = $1 AND person_key = $2::uuid AND erased_at IS NULL"
                           : "SELECT person_key, personal_code, given_name, family_name FROM intake.identities "
-                            "WHERE tenant = $1 AND personal_code = $2";
+                            "WHERE tenant = $1 AND personal_code = $2 AND erased_at IS NULL";
     PGresult *r = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        at_error_set(err, AT_UNAVAILABLE, NULL, "could not read the identity store");
-        at_error_detail(err, "%s", PQresultErrorMessage(r));
+        at_code code = pg_failed(r, "read the identity store", err);
         PQclear(r);
-        return AT_UNAVAILABLE;
+        return code;
     }
     if (PQntuples(r) == 0) {
         PQclear(r);
-        return at_error_set(err, AT_NOT_FOUND, key ? "person_key" : "personal_code", "person not found");
+        at_error_set(err, AT_NOT_FOUND, key ? "person_key" : "personal_code", "person not found");
+        at_error_detail(err, "No person with the %s %s is registered in %s.", key ? "key" : "personal code",
+                        key ? key : personal_code, tenant);
+        return AT_NOT_FOUND;
     }
     snprintf(out->person_key, sizeof out->person_key, "%s", PQgetvalue(r, 0, 0));
     snprintf(out->personal_code, sizeof out->personal_code, "%s", PQgetvalue(r, 0, 1));

@@ -1,0 +1,56 @@
+/*
+ * skeleton.h -- what the walking-skeleton tests share: atbalsts-intake, atbalsts-relay and
+ * atbalsts-reporting as child processes on a fresh database, each as its own PostgreSQL
+ * role, on a unique subject prefix and JetStream stream; a NATS client to talk to them.
+ *
+ * The binaries' paths come from CMake (INTAKE_PATH, RELAY_PATH, REPORTING_PATH).
+ */
+#ifndef SKELETON_H
+#define SKELETON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bus.h"
+#include "tsupport.h"
+
+typedef struct skeleton {
+    t_db db;
+    char prefix[48];
+    char stream[48];
+    pid_t pids[3];            /* intake, relay, reporting; 0 once reaped */
+    bus *client;
+} skeleton;
+
+extern skeleton sk;
+
+/* Create the database, start the three services, connect the client. 0 or -1 (cmocka
+ * group setup shape). */
+int sk_start(void);
+/* Wait until intake and reporting answer queries (each sk_call retries up to 10 s). */
+void sk_wait_ready(void);
+/* SIGTERM every service still running and wait (up to 20 s each, then SIGKILL). Returns
+ * how many did not exit with 0. */
+int sk_stop_services(void);
+/* sk_stop_services, delete the stream, close the client, drop the database. */
+int sk_teardown(void);
+
+/* Request <prefix>.<kind>.<tenant>.<service>.<name>, retrying while the services start
+ * (no responders yet, up to 10 s), and decode the reply as `type`. Fails the test when no
+ * reply comes or it does not decode. Free with protobuf_c_message_free_unpacked(.., NULL). */
+ProtobufCMessage *sk_call(const char *kind, const char *tenant, const char *service, const char *name,
+                          const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *type);
+
+/* Run SQL as the superuser in the test database; the first value of the first row as
+ * int64 (0 when there is none or it is NULL). Fails the test on an SQL error. */
+int64_t sk_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, as text into out ("" when none). */
+void sk_sql_text(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Poll sk_sql_int(sql) every 50 ms until it equals want or timeout_ms passes; the last
+ * value seen. */
+int64_t sk_wait_sql(int64_t want, int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+void sk_sleep_ms(int ms);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * test_cli.c -- the caseworker's command line (services/cli) as a caseworker runs it:
+ * the binary against running intake, relay and reporting services (skeleton.c), its
+ * stdout, stderr and exit code. JSON output is parsed with jansson, not searched.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "skeleton.h"
+
+typedef struct run {
+    int code;                 /* exit code; -1 when it did not exit normally */
+    char out[16384];
+    char err[8192];
+} run;
+
+static run r;
+
+static void slurp(FILE *f, char *buf, size_t n)
+{
+    rewind(f);
+    size_t got = fread(buf, 1, n - 1, f);
+    buf[got] = 0;
+    fclose(f);
+}
+
+/* Run the CLI with args (NULL-terminated) against the test's services; fills r. */
+static void cli(const char *first, ...)
+{
+    const char *argv[32] = {CLI_PATH};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && argc < 31; a = va_arg(ap, const char *))
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fileno(out), 1);
+        dup2(fileno(err), 2);
+        setenv("ATB_NATS_URL", t_nats_url(), 1);
+        setenv("ATB_PREFIX", sk.prefix, 1);
+        unsetenv("ATB_TENANT");
+        execv(CLI_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    slurp(out, r.out, sizeof r.out);
+    slurp(err, r.err, sizeof r.err);
+    if (getenv("ATB_TEST_VERBOSE"))
+        fprintf(stderr, "exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.out, r.err);
+}
+
+static json_t *parse_out(void)
+{
+    json_error_t e;
+    json_t *j = json_loads(r.out, 0, &e);
+    if (!j)
+        fail_msg("stdout is not one JSON value: %s: %s", e.text, r.out);
+    return j;
+}
+
+static char anna_key[37];
+
+static void person_register_prints_the_new_key_and_exits_0(void **state)
+{
+    (void)state;
+    cli("--json", "person", "register", "--code", "111111-11111", "--given", "Anna", "--family", "Bērziņa",
+        "--sex", "f", NULL);
+    assert_int_equal(r.code, 0);
+    json_t *j = parse_out();
+    const char *key = json_string_value(json_object_get(j, "person_key"));
+    assert_non_null(key);
+    assert_int_equal(strlen(key), 36);
+    snprintf(anna_key, sizeof anna_key, "%s", key);
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+    assert_true(json_integer_value(json_object_get(j, "position")) >= 1);
+    assert_true(json_is_false(json_object_get(j, "duplicate")));
+    json_decref(j);
+
+    /* text: the key on the first line */
+    cli("--tenant", "kandava", "person", "register", "--code", "32123456789", "--given", "Jānis", "--family",
+        "Ozols", "--sex", "m", "--birth", "2018-03-04", NULL);
+    assert_int_equal(r.code, 0);
+    assert_true(strncmp(r.out, "registered person ", 18) == 0);
+    assert_string_equal(r.err, "");
+}
+
+static void person_show_prints_the_identity_by_code_and_by_key(void **state)
+{
+    (void)state;
+    cli("person", "show", "--code", "11111111111", NULL);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "name           Anna Bērziņa\n"));
+    assert_non_null(strstr(r.out, "personal code  111111-11111\n"));
+    assert_non_null(strstr(r.out, "birth date     1911-11-11\n"));
+    assert_non_null(strstr(r.out, "sex            f\n"));
+
+    cli("--json", "person", "show", "--key", anna_key, NULL);
+    assert_int_equal(r.code, 0);
+    json_t *j = parse_out();
+    assert_string_equal(json_string_value(json_object_get(j, "person_key")), anna_key);
+    assert_string_equal(json_string_value(json_object_get(j, "family_name")), "Bērziņa");
+    assert_string_equal(json_string_value(json_object_get(j, "birth_date")), "1911-11-11");
+    assert_string_equal(json_string_value(json_object_get(j, "sex")), "f");
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
+    json_decref(j);
+
+    /* the new-format person lives in kandava, not in the default daugavpils */
+    cli("--tenant", "kandava", "person", "show", "--code", "321234-56789", NULL);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "birth date     2018-03-04\n"));
+    cli("person", "show", "--code", "321234-56789", NULL);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "ERROR:  NOT_FOUND: person not found\n"));
+}
+
+static void a_refusal_exits_2_with_the_services_error_on_stderr(void **state)
+{
+    (void)state;
+    cli("person", "register", "--code", "111111-11112", "--given", "A", "--family", "B", "--sex", "m", NULL);
+    assert_int_equal(r.code, 2);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "ERROR:  VALIDATION: personal code checksum is wrong\n"));
+    assert_non_null(strstr(r.err, "FIELD:  personal_code\n"));
+
+    /* with --json the same error is also one object on stdout */
+    cli("--json", "person", "register", "--code", "111111-11111", "--given", "Anna", "--family", "Bērziņa",
+        "--sex", "f", NULL);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "ERROR:  CONFLICT: person is already registered\n"));
+    json_t *j = parse_out();
+    json_t *e = json_object_get(j, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "CONFLICT");
+    assert_string_equal(json_string_value(json_object_get(e, "field")), "personal_code");
+    assert_string_equal(json_string_value(json_object_get(e, "key")), anna_key);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "detail")), anna_key));
+    json_decref(j);
+
+    cli("--tenant", "atlantida", "person", "show", "--key", anna_key, NULL);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "ERROR:  UNKNOWN_TENANT: "));
+}
+
+static void usage_errors_exit_1_before_anything_is_sent(void **state)
+{
+    (void)state;
+    int64_t events = sk_sql_int("SELECT count(*) FROM atb.events");
+    cli("person", "register", "--code", "111111-11111", "--given", "A", "--family", "B", NULL);   /* no --sex */
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "needs --code, --given, --family and --sex"));
+    cli("person", "register", "--code", "010101-10006", "--given", "A", "--family", "B", "--sex", "x", NULL);
+    assert_int_equal(r.code, 1);
+    cli("person", "register", "--code", "010101-10006", "--given", "A", "--family", "B", "--sex", "m", "--birth",
+        "1901-02-29", NULL);
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "--birth \"1901-02-29\""));
+    cli("person", "show", NULL);
+    assert_int_equal(r.code, 1);
+    cli("person", "show", "--key", anna_key, "--code", "111111-11111", NULL);
+    assert_int_equal(r.code, 1);
+    cli("person", "forget", NULL);
+    assert_int_equal(r.code, 1);
+    cli("payments", NULL);
+    assert_int_equal(r.code, 1);
+    cli(NULL);
+    assert_int_equal(r.code, 1);
+    cli("--tenant", "daug.avpils", "person", "show", "--key", anna_key, NULL);
+    assert_int_equal(r.code, 1);
+    cli("demo", "--persons", "0", NULL);
+    assert_int_equal(r.code, 1);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM atb.events"), events);
+}
+
+static void every_command_answers_help_with_exit_0(void **state)
+{
+    (void)state;
+    const char *const helps[][4] = {{"--help", NULL},
+                                    {"help", NULL},
+                                    {"person", "--help", NULL},
+                                    {"person", "register", "--help", NULL},
+                                    {"person", "show", "--help", NULL},
+                                    {"demo", "--help", NULL}};
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+        cli(helps[i][0], helps[i][1], helps[i][2], NULL);
+        assert_int_equal(r.code, 0);
+        assert_non_null(strstr(r.out, "usage: atbalsts"));
+    }
+}
+
+static void an_unreachable_service_exits_3(void **state)
+{
+    (void)state;
+    /* nothing listens on port 1 */
+    cli("--nats", "nats://127.0.0.1:1", "person", "show", "--key", anna_key, NULL);
+    assert_int_equal(r.code, 3);
+    assert_non_null(strstr(r.err, "could not connect to NATS"));
+    /* NATS answers, but no service subscribes under this prefix */
+    cli("--prefix", "nobodyhome", "person", "show", "--key", anna_key, NULL);
+    assert_int_equal(r.code, 3);
+    assert_non_null(strstr(r.err, "could not get an answer from the intake service"));
+}
+
+static void demo_registers_residents_and_the_projection_catches_up(void **state)
+{
+    (void)state;
+    int64_t persons = sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'kuldiga'");
+    cli("--tenant", "kuldiga", "--json", "demo", "--persons", "60", "--seed", "7", "--clients", "6", NULL);
+    assert_int_equal(r.code, 0);
+    json_t *j = parse_out();
+    assert_int_equal(json_integer_value(json_object_get(j, "registered")), 60);
+    json_t *refused = json_object_get(j, "refused");
+    assert_int_equal(json_integer_value(json_object_get(refused, "VALIDATION")), 1);
+    assert_int_equal(json_integer_value(json_object_get(refused, "CONFLICT")), 1);
+    assert_int_equal(json_integer_value(json_object_get(refused, "UNKNOWN_TENANT")), 1);
+    assert_int_equal(json_object_size(refused), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "projection_added")), 60);
+    assert_true(json_is_true(json_object_get(j, "projection_equals_registered")));
+    assert_true(json_real_value(json_object_get(j, "latency_p99_ms")) >=
+                json_real_value(json_object_get(j, "latency_p50_ms")));
+    json_decref(j);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'kuldiga'"), persons + 60);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM reporting.persons WHERE tenant = 'kuldiga'"), persons + 60);
+    /* every generated code was valid and the new-format ones carry a birth date */
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM reporting.persons WHERE tenant = 'kuldiga' AND "
+                                "(birth_date IS NULL OR birth_date > current_date + 1)"),
+                     0);
+}
+
+static void demo_again_with_the_same_seed_registers_nobody_twice(void **state)
+{
+    (void)state;
+    cli("--tenant", "kuldiga", "demo", "--persons", "60", "--seed", "7", "--clients", "6", NULL);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "  registered              0\n"));
+    assert_non_null(strstr(r.out, "CONFLICT 61"));
+    assert_non_null(strstr(r.out, "-- a personal code with a wrong check digit:\n   ERROR:  VALIDATION: "));
+    assert_non_null(strstr(r.out, "-- an unknown municipality (atlantida):\n   ERROR:  UNKNOWN_TENANT: "));
+    assert_non_null(strstr(r.out, "0 persons added"));
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'kuldiga'"), 60);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sk_start() != 0)
+        return -1;
+    sk_wait_ready();   /* the command line, unlike sk_call, does not wait for a service */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return sk_teardown();
+}
+
+int main(void)
+{
+    t_require_servers(1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(person_register_prints_the_new_key_and_exits_0),
+        cmocka_unit_test(person_show_prints_the_identity_by_code_and_by_key),
+        cmocka_unit_test(a_refusal_exits_2_with_the_services_error_on_stderr),
+        cmocka_unit_test(usage_errors_exit_1_before_anything_is_sent),
+        cmocka_unit_test(every_command_answers_help_with_exit_0),
+        cmocka_unit_test(an_unreachable_service_exits_3),
+        cmocka_unit_test(demo_registers_residents_and_the_projection_catches_up),
+        cmocka_unit_test(demo_again_with_the_same_seed_registers_nobody_twice),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
