@@ -34,7 +34,7 @@ PACKAGES=(
     libnats-dev nats-server
     protobuf-c-compiler libprotobuf-c-dev
     libuv1-dev                     # libnats-dev does not pull it, its libuv adapter needs it
-    postgresql-15 postgresql-client-15 libpq-dev
+    postgresql-15 postgresql-client-15 libpq-dev libssl-dev
     libcmocka-dev
     libjansson-dev libyaml-dev libxml2-dev libxml2-utils
     valgrind
