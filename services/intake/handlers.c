@@ -12,6 +12,28 @@
 const svc_command intake_commands[] = {
     {"RegisterPerson", &atb__v1__register_person__descriptor, person_register, 0},
     {"GetPerson", &atb__v1__get_person__descriptor, person_get, SVC_QUERY},
+    {"FindPersons", &atb__v1__find_persons__descriptor, person_find, SVC_QUERY},
+    {"RecordPersonFact", &atb__v1__record_person_fact__descriptor, person_record_fact, 0},
+    {"CorrectPerson", &atb__v1__correct_person__descriptor, person_correct, 0},
+    {"CreateHousehold", &atb__v1__create_household__descriptor, household_create, 0},
+    {"AddHouseholdMember", &atb__v1__add_household_member__descriptor, household_add, 0},
+    {"RemoveHouseholdMember", &atb__v1__remove_household_member__descriptor, household_remove, 0},
+    {"GetHousehold", &atb__v1__get_household__descriptor, household_get, SVC_QUERY},
+    {"SubmitApplication", &atb__v1__submit_application__descriptor, application_submit, 0},
+    {"SubmitDeclaration", &atb__v1__submit_declaration__descriptor, application_declare, 0},
+    {"MarkApplicationIncomplete", &atb__v1__mark_application_incomplete__descriptor, application_incomplete, 0},
+    {"CompleteApplication", &atb__v1__complete_application__descriptor, application_complete, 0},
+    {"WithdrawApplication", &atb__v1__withdraw_application__descriptor, application_withdraw, 0},
+    {"GetApplication", &atb__v1__get_application__descriptor, application_get, SVC_QUERY},
+    {"RecordHomeVisit", &atb__v1__record_home_visit__descriptor, visit_record, 0},
+    {"MakeAgreement", &atb__v1__make_agreement__descriptor, agreement_make, 0},
+    {"RecordDutyOutcome", &atb__v1__record_duty_outcome__descriptor, agreement_outcome, 0},
+    {"FileAppeal", &atb__v1__file_appeal__descriptor, appeal_file, 0},
+    {"DecideAppeal", &atb__v1__decide_appeal__descriptor, appeal_decide, 0},
+    {"OpenCase", &atb__v1__open_case__descriptor, case_open, 0},
+    {"ChangeCase", &atb__v1__change_case__descriptor, case_change, 0},
+    {"LogActivity", &atb__v1__log_activity__descriptor, case_log, 0},
+    {"GetCaseHistory", &atb__v1__get_case_history__descriptor, case_history, SVC_QUERY},
 };
 const size_t intake_n_commands = sizeof intake_commands / sizeof intake_commands[0];
 
@@ -37,5 +59,39 @@ const char *const intake_migrations[] = {
     "    ALTER COLUMN family_name DROP NOT NULL;\n"
     "COMMENT ON COLUMN intake.identities.erased_at IS "
     "'Set when the identity was erased; readers skip such rows.';\n",
+    /* 3: free text kept out of events, the stream index, and memberships (the
+     * one-household-at-a-time rule is checked here under the person's row lock). */
+    "CREATE TABLE intake.notes (\n"
+    "    note_key   uuid PRIMARY KEY,\n"
+    "    tenant     text NOT NULL,\n"
+    "    text       text,\n"
+    "    created_at timestamptz NOT NULL DEFAULT now(),\n"
+    "    erased_at  timestamptz\n"
+    ");\n"
+    "COMMENT ON TABLE intake.notes IS 'Free text a caseworker wrote, erasable: events carry the key only.';\n"
+    "CREATE TABLE intake.links (\n"
+    "    stream_id      text PRIMARY KEY,\n"
+    "    tenant         text NOT NULL,\n"
+    "    kind           text NOT NULL,\n"
+    "    person_key     uuid,\n"
+    "    household_key  uuid,\n"
+    "    application_id uuid\n"
+    ");\n"
+    "CREATE INDEX links_person ON intake.links (tenant, person_key) WHERE person_key IS NOT NULL;\n"
+    "CREATE INDEX links_household ON intake.links (tenant, household_key) WHERE household_key IS NOT NULL;\n"
+    "CREATE INDEX links_application ON intake.links (tenant, application_id) WHERE application_id IS NOT NULL;\n"
+    "COMMENT ON TABLE intake.links IS 'Which person, household and application each intake stream belongs to; "
+    "written with the stream''s first event, rebuildable from the log.';\n"
+    "CREATE TABLE intake.memberships (\n"
+    "    tenant        text NOT NULL,\n"
+    "    person_key    uuid NOT NULL,\n"
+    "    household_key uuid NOT NULL,\n"
+    "    joined        date NOT NULL,\n"
+    "    left_on       date,\n"
+    "    PRIMARY KEY (tenant, person_key, household_key, joined)\n"
+    ");\n"
+    "COMMENT ON TABLE intake.memberships IS 'Household memberships [joined, left_on), written with the "
+    "MemberJoined/MemberLeft events; rebuildable from the log.';\n"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON intake.notes, intake.links, intake.memberships TO atb_intake;\n",
 };
 const size_t intake_n_migrations = sizeof intake_migrations / sizeof intake_migrations[0];

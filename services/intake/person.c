@@ -29,84 +29,14 @@
 #include "at_pcode.h"
 #include "at_time.h"
 #include "at_uuid.h"
+#include "rules.h"
+
+static const Atb__V1__PersonFactView *fact_in_force(const person_state *p, Atb__V1__PersonFactKind kind,
+                                                    const char *flag, at_date on);
 
 /* Namespace of person keys derived from command ids. Never change it: a command retried
  * across the change would name another person than its first attempt. */
 #define PERSON_KEY_NS "1b0d8f9e-5c2a-4f47-9a61-6c1f3e0f2a10"
-
-/* ---- small helpers ---- */
-
-/* Today's date in Latvia. EET/EEST: UTC+3 from the last Sunday of March to the last
- * Sunday of October, 01:00 UTC each; UTC+2 otherwise. A child born just after midnight in
- * Riga must not be "born in the future" because UTC is still on the day before. */
-static at_date latvian_today(void)
-{
-    int64_t now = at_now_us();
-    int y, m, d;
-    at_date_to_ymd(at_date_of_us(now), &y, &m, &d);
-    at_date mar, oct;
-    at_date_from_ymd(y, 3, 31, &mar);
-    at_date_from_ymd(y, 10, 31, &oct);
-    mar -= (at_date_weekday(mar) + 1) % 7;   /* back to the Sunday (weekday 6) */
-    oct -= (at_date_weekday(oct) + 1) % 7;
-    const int64_t day_us = 86400LL * 1000000, hour_us = 3600LL * 1000000;
-    bool summer = now >= (int64_t)mar * day_us + hour_us && now < (int64_t)oct * day_us + hour_us;
-    return at_date_of_us(now + (summer ? 3 : 2) * hour_us);
-}
-
-static bool date_from_proto(const Atb__V1__Date *d, at_date *out)
-{
-    return d && at_date_from_ymd(d->year, d->month, d->day, out);
-}
-
-static Atb__V1__Date *date_to_proto(at_arena *a, at_date d)
-{
-    Atb__V1__Date *p = at_arena_alloc(a, sizeof *p);
-    if (!p)
-        return NULL;
-    atb__v1__date__init(p);
-    int y, m, dd;
-    at_date_to_ymd(d, &y, &m, &dd);
-    p->year = y;
-    p->month = m;
-    p->day = dd;
-    return p;
-}
-
-/* Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. The runtime
- * checks every string before a handler runs; this keeps the rule where the data is stored. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2, min = 0x80, c &= 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3, min = 0x800, c &= 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4, min = 0x10000, c &= 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            c = (c << 6) | (s[i + k] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
 
 static at_code check_name(const char *s, const char *field, at_error *err)
 {
@@ -116,8 +46,8 @@ static at_code check_name(const char *s, const char *field, at_error *err)
         at_error_detail(err, "It has %zu bytes; letters with diacritics take two.", n);
         return AT_VALIDATION;
     }
-    if (!utf8_valid((const unsigned char *)s, n))
-        return at_error_set(err, AT_VALIDATION, field, "%s is not valid UTF-8", field);
+    if (intake_check_text(s, field, IDENTITY_NAME_MAX, false, err) != AT_OK)
+        return AT_VALIDATION;
     bool blank = true;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -142,7 +72,7 @@ static at_code validate(const Atb__V1__RegisterPerson *rp, at_pcode *pc, at_date
         return c;
     const Atb__V1__Date *bd = rp->birth_date;
     bool given = bd && (bd->year || bd->month || bd->day);
-    if (given && !date_from_proto(bd, birth)) {
+    if (given && !(intake_date_in(bd, birth) && *birth != AT_DATE_NONE)) {
         at_error_set(err, AT_VALIDATION, "birth_date", "birth date does not exist");
         at_error_detail(err, "%04d-%02d-%02d is not a date between 1800 and 2199.", (int)bd->year, (int)bd->month,
                         (int)bd->day);
@@ -166,7 +96,7 @@ static at_code validate(const Atb__V1__RegisterPerson *rp, at_pcode *pc, at_date
         at_error_hint(err, "Take the birth date from the identity document.");
         return AT_VALIDATION;
     }
-    at_date today = latvian_today();
+    at_date today = intake_today();
     if (*birth > today) {
         char a[11], b[11];
         at_date_format(*birth, a, sizeof a);
@@ -188,8 +118,8 @@ static at_code pack_registered(svc_request *req, const char *key, at_date birth,
 {
     Atb__V1__PersonRegistered pr = ATB__V1__PERSON_REGISTERED__INIT;
     pr.person_key = (char *)key;
-    pr.birth_date = date_to_proto(req->arena, birth);
-    pr.registered_on = date_to_proto(req->arena, latvian_today());
+    pr.birth_date = intake_date_out(req->arena, birth);
+    pr.registered_on = intake_date_out(req->arena, intake_today());
     pr.sex = sex;
     if (!pr.birth_date || !pr.registered_on)
         return at_error_set(err, AT_INTERNAL, NULL, "could not build the event: out of memory");
@@ -321,44 +251,514 @@ at_code person_get(svc_request *req, ProtobufCMessage **reply, at_error *err)
     if (code != AT_OK)
         return code;
 
-    char stream[64];
-    snprintf(stream, sizeof stream, "person-%s", id.person_key);
-    es_batch *b = NULL;
-    if ((st = es_read_stream(req->es, stream, 1, SIZE_MAX, &b, err)) != ES_OK)
-        return es_status_code(st);
+    person_state ps;
+    if ((code = person_fold(req, id.person_key, &ps, err)) != AT_OK)
+        return code;
     Atb__V1__PersonView *v = at_arena_alloc(req->arena, sizeof *v);
-    if (!v) {
-        es_batch_free(b);
+    if (!v)
         return at_error_set(err, AT_INTERNAL, NULL, "could not build the reply: out of memory");
-    }
     atb__v1__person_view__init(v);
     v->person_key = at_arena_strdup(req->arena, id.person_key);
     v->personal_code = at_arena_strdup(req->arena, id.personal_code);
     v->given_name = at_arena_strdup(req->arena, id.given_name);
     v->family_name = at_arena_strdup(req->arena, id.family_name);
-    code = AT_OK;
-    for (size_t i = 0; i < es_batch_count(b) && code == AT_OK; i++) {
-        const es_event *e = es_batch_get(b, i);
-        v->version = e->version;
-        if (strcmp(e->type, "PersonRegistered") != 0)
-            continue;   /* later Person events fold here as they are added */
-        Atb__V1__PersonRegistered *pr =
-            atb__v1__person_registered__unpack(at_arena_pbc(req->arena), e->payload_len, e->payload);
-        if (!pr) {
-            code = at_error_set(err, AT_INTERNAL, NULL, "cannot read the person's stream");
-            at_error_detail(err, "The PersonRegistered event at position %lld does not decode.",
-                            (long long)e->position);
-            break;
-        }
-        v->birth_date = pr->birth_date;
-        v->registered_on = pr->registered_on;
-        v->sex = pr->sex;
+    v->version = ps.version;
+    v->birth_date = intake_date_out(req->arena, ps.birth_date);
+    v->registered_on = intake_date_out(req->arena, ps.registered_on);
+    v->sex = ps.sex;
+    v->n_facts = ps.n_facts;
+    v->facts = ps.facts;
+    for (size_t i = 0; i < ps.n_facts; i++) {   /* note keys -> their text */
+        ps.facts[i]->reason = (char *)note_get(req, ps.facts[i]->reason);
+        ps.facts[i]->address = (char *)note_get(req, ps.facts[i]->address);
     }
-    es_batch_free(b);
-    if (code != AT_OK)
+    at_date today = intake_today();
+    char hh[37];
+    if ((code = household_of(req, id.person_key, today, hh, err)) != AT_OK)
         return code;
-    if (!v->person_key || !v->personal_code || !v->given_name || !v->family_name)
+    v->household_key = at_arena_strdup(req->arena, hh);
+    const Atb__V1__PersonFactView *res = fact_in_force(&ps, ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_RESIDENCE,
+                                                       NULL, today);
+    v->address = (char *)(res ? res->address : "");
+    if (!v->person_key || !v->personal_code || !v->given_name || !v->family_name || !v->household_key)
         return at_error_set(err, AT_INTERNAL, NULL, "could not build the reply: out of memory");
     *reply = &v->base;
+    return AT_OK;
+}
+
+/* ---- the stream folded ---- */
+
+at_code person_fold(svc_request *req, const char *person_key, person_state *out, at_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->birth_date = out->registered_on = AT_DATE_NONE;
+    char stream[64];
+    snprintf(stream, sizeof stream, "person-%s", person_key);
+    es_batch *b = NULL;
+    at_code code = intake_read(req, stream, &b, err);
+    if (code != AT_OK)
+        return code;
+    size_t n = es_batch_count(b);
+    out->facts = at_arena_alloc(req->arena, (n + 1) * sizeof *out->facts);
+    if (!out->facts) {
+        es_batch_free(b);
+        return at_error_set(err, AT_INTERNAL, NULL, "could not fold the person: out of memory");
+    }
+    for (size_t i = 0; i < n && code == AT_OK; i++) {
+        const es_event *e = es_batch_get(b, i);
+        out->version = e->version;
+        if (strcmp(e->type, "PersonRegistered") == 0) {
+            Atb__V1__PersonRegistered *pr = (Atb__V1__PersonRegistered *)intake_unpack(
+                req->arena, &atb__v1__person_registered__descriptor, e, err);
+            if (!pr) {
+                code = AT_INTERNAL;
+                break;
+            }
+            intake_date_in(pr->birth_date, &out->birth_date);
+            intake_date_in(pr->registered_on, &out->registered_on);
+            out->sex = pr->sex;
+        } else if (strcmp(e->type, "PersonCorrected") == 0) {
+            Atb__V1__PersonCorrected *pc = (Atb__V1__PersonCorrected *)intake_unpack(
+                req->arena, &atb__v1__person_corrected__descriptor, e, err);
+            if (!pc) {
+                code = AT_INTERNAL;
+                break;
+            }
+            at_date d;
+            if (intake_date_in(pc->birth_date, &d) && d != AT_DATE_NONE)
+                out->birth_date = d;
+            if (pc->sex != ATB__V1__SEX__SEX_UNSPECIFIED)
+                out->sex = pc->sex;
+        } else if (strcmp(e->type, "PersonFactRecorded") == 0) {
+            Atb__V1__PersonFactRecorded *fr = (Atb__V1__PersonFactRecorded *)intake_unpack(
+                req->arena, &atb__v1__person_fact_recorded__descriptor, e, err);
+            Atb__V1__PersonFactView *fv = at_arena_alloc(req->arena, sizeof *fv);
+            if (!fr || !fv) {
+                code = fr ? at_error_set(err, AT_INTERNAL, NULL, "could not fold the person: out of memory")
+                          : AT_INTERNAL;
+                break;
+            }
+            atb__v1__person_fact_view__init(fv);
+            fv->fact = fr->fact;
+            fv->position = e->position;
+            fv->reason = fr->reason_note;
+            fv->address = fr->address_note;
+            for (size_t k = 0; fr->corrects_position && k < out->n_facts; k++)
+                if (out->facts[k]->position == fr->corrects_position)
+                    out->facts[k]->corrected_by = e->position;
+            out->facts[out->n_facts++] = fv;
+        }
+    }
+    es_batch_free(b);
+    return code;
+}
+
+/* The fact of `kind` (and `flag`) in force on `on`: of those whose period holds the
+ * date and that no correction replaced, the one that starts last (so a new open-ended
+ * fact ends the one before it); on a tie, the one recorded last. */
+static const Atb__V1__PersonFactView *fact_in_force(const person_state *p, Atb__V1__PersonFactKind kind,
+                                                    const char *flag, at_date on)
+{
+    const Atb__V1__PersonFactView *best = NULL;
+    at_date best_from = AT_DATE_NONE;
+    for (size_t i = 0; i < p->n_facts; i++) {
+        const Atb__V1__PersonFactView *fv = p->facts[i];
+        const Atb__V1__PersonFact *f = fv->fact;
+        if (fv->corrected_by || !f || f->kind != kind || (flag && strcmp(f->flag, flag) != 0))
+            continue;
+        at_date from, to;
+        if (!intake_date_in(f->from, &from) || !intake_date_in(f->to, &to) || from == AT_DATE_NONE)
+            continue;
+        if (on < from || (to != AT_DATE_NONE && on > to))
+            continue;
+        if (!best || from >= best_from) {
+            best = fv;
+            best_from = from;
+        }
+    }
+    return best;
+}
+
+/* Add a flag name to the member (the arena holds the array; at most `cap`). */
+static void member_flag(Atb__V1__HouseholdMember *m, size_t cap, const char *name)
+{
+    for (size_t i = 0; i < m->n_flags; i++)
+        if (strcmp(m->flags[i], name) == 0)
+            return;
+    if (m->n_flags < cap)
+        m->flags[m->n_flags++] = (char *)name;
+}
+
+at_code person_member(svc_request *req, const person_state *p, at_date on, Atb__V1__HouseholdMember *m,
+                      at_error *err)
+{
+    size_t cap = p->n_facts + 4;
+    m->flags = at_arena_alloc(req->arena, cap * sizeof *m->flags);
+    if (!m->flags)
+        return at_error_set(err, AT_INTERNAL, NULL, "could not build the household: out of memory");
+    m->n_flags = 0;
+    m->birth_date = intake_date_out(req->arena, p->birth_date);
+
+    /* Flags: the latest fact of each flag name decides whether it holds. */
+    for (size_t i = 0; i < p->n_facts; i++) {
+        const Atb__V1__PersonFact *f = p->facts[i]->fact;
+        if (!f || f->kind != ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_FLAG)
+            continue;
+        const Atb__V1__PersonFactView *in = fact_in_force(p, f->kind, f->flag, on);
+        if (in == p->facts[i] && !f->cleared)
+            member_flag(m, cap, f->flag);
+    }
+    const Atb__V1__PersonFactView *emp = fact_in_force(p, ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_EMPLOYMENT,
+                                                       NULL, on);
+    if (emp) {
+        switch (emp->fact->employment) {
+        case ATB__V1__EMPLOYMENT__EMPLOYMENT_EMPLOYED:
+        case ATB__V1__EMPLOYMENT__EMPLOYMENT_SELF_EMPLOYED:
+            member_flag(m, cap, "employed");
+            break;
+        case ATB__V1__EMPLOYMENT__EMPLOYMENT_REGISTERED_UNEMPLOYED:
+            member_flag(m, cap, "registered_unemployed");
+            break;
+        case ATB__V1__EMPLOYMENT__EMPLOYMENT_STUDENT:
+            member_flag(m, cap, "student");
+            break;
+        default:
+            break;
+        }
+    }
+    const Atb__V1__PersonFactView *dis = fact_in_force(p, ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_DISABILITY,
+                                                       NULL, on);
+    if (dis) {
+        m->disability_group = dis->fact->level;
+        m->disability_from = dis->fact->from;
+        m->disability_to = dis->fact->to;
+    }
+    const Atb__V1__PersonFactView *sch = fact_in_force(p, ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_SCHOOL, NULL,
+                                                       on);
+    if (sch)
+        m->school = (Atb__V1__School)sch->fact->level;
+
+    /* Residence in the municipality since: the start of the unbroken run of residence
+     * facts in this tenant that holds `on` (a move within the city is a new fact). */
+    const Atb__V1__PersonFactView *res = fact_in_force(p, ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_RESIDENCE,
+                                                       NULL, on);
+    if (res && strcmp(res->fact->municipality, req->tenant) == 0) {
+        at_date since;
+        intake_date_in(res->fact->from, &since);
+        for (bool moved = true; moved;) {
+            moved = false;
+            const Atb__V1__PersonFactView *prev = fact_in_force(
+                p, ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_RESIDENCE, NULL, since - 1);
+            at_date pf;
+            if (prev && strcmp(prev->fact->municipality, req->tenant) == 0 &&
+                intake_date_in(prev->fact->from, &pf) && pf < since) {
+                since = pf;
+                moved = true;
+            }
+        }
+        m->residence_since = intake_date_out(req->arena, since);
+    }
+    return AT_OK;
+}
+
+/* ---- RecordPersonFact ---- */
+
+static at_code check_fact(svc_request *req, const Atb__V1__RecordPersonFact *c, at_error *err)
+{
+    const Atb__V1__PersonFact *f = c->fact;
+    if (!f)
+        return at_error_set(err, AT_VALIDATION, "fact", "fact is required");
+    at_date from, to;
+    at_code code;
+    if ((code = intake_check_date(f->from, "fact.from", true, true, &from, err)) != AT_OK ||
+        (code = intake_check_date(f->to, "fact.to", false, false, &to, err)) != AT_OK)
+        return code;
+    if (to != AT_DATE_NONE && to < from)
+        return at_error_set(err, AT_VALIDATION, "fact.to", "fact.to is before fact.from");
+    bool address = c->address && *c->address;
+    switch (f->kind) {
+    case ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_RESIDENCE:
+        if ((code = intake_check_code(f->municipality, "fact.municipality", err)) != AT_OK)
+            return code;
+        if ((code = intake_check_text(c->address, "address", 300, false, err)) != AT_OK)
+            return code;
+        break;
+    case ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_DISABILITY:
+    case ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_CARE_LEVEL:
+        if (f->level < 1 || f->level > 4) {
+            at_error_set(err, AT_VALIDATION, "fact.level", "fact.level is out of range");
+            at_error_detail(err, "A disability group is 1..3 (4: a child with disability); a care level is 1..4 "
+                                 "(I-IV). The value sent was %d.", (int)f->level);
+            return AT_VALIDATION;
+        }
+        break;
+    case ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_EMPLOYMENT:
+        if (f->employment < 1 || f->employment > 6)
+            return at_error_set(err, AT_VALIDATION, "fact.employment", "fact.employment is not given");
+        break;
+    case ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_SCHOOL:
+        if (f->level < 1 || f->level > 3)
+            return at_error_set(err, AT_VALIDATION, "fact.level", "fact.level is not a School value (1..3)");
+        break;
+    case ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_FLAG:
+        if ((code = intake_check_code(f->flag, "fact.flag", err)) != AT_OK)
+            return code;
+        if (strcmp(f->flag, "cooperation_failed") == 0 || strcmp(f->flag, "child") == 0 ||
+            strcmp(f->flag, "pension_age") == 0 || strcmp(f->flag, "disabled") == 0 ||
+            rules_member_flag(f->flag) < 0) {
+            at_error_set(err, AT_VALIDATION, "fact.flag", "unknown flag \"%s\"", f->flag);
+            at_error_detail(err, "Flags are the member flags of docs/rules.md; \"child\", \"pension_age\" and "
+                                 "\"disabled\" are computed, and \"cooperation_failed\" comes from the "
+                                 "co-operation agreements.");
+            return AT_VALIDATION;
+        }
+        break;
+    default:
+        at_error_set(err, AT_VALIDATION, "fact.kind", "fact.kind is not given");
+        at_error_detail(err, "It is one of RESIDENCE (1) .. SCHOOL (6); the value sent was %d.", (int)f->kind);
+        return AT_VALIDATION;
+    }
+    if (address && f->kind != ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_RESIDENCE)
+        return at_error_set(err, AT_VALIDATION, "address", "an address belongs to a RESIDENCE fact only");
+    if (c->corrects_position < 0)
+        return at_error_set(err, AT_VALIDATION, "corrects_position", "corrects_position is negative");
+    if ((code = intake_check_text(c->reason, "reason", INTAKE_TEXT_MAX, c->corrects_position > 0, err)) != AT_OK)
+        return code;
+    (void)req;
+    return AT_OK;
+}
+
+at_code person_record_fact(svc_request *req, ProtobufCMessage **reply, at_error *err)
+{
+    const Atb__V1__RecordPersonFact *c = (const Atb__V1__RecordPersonFact *)req->msg;
+    at_code code;
+    if ((code = intake_check_key(c->person_key, "person_key", true, err)) != AT_OK ||
+        (code = check_fact(req, c, err)) != AT_OK)
+        return code;
+    person_state ps;
+    if ((code = person_fold(req, c->person_key, &ps, err)) != AT_OK)
+        return code;
+    char stream[64];
+    snprintf(stream, sizeof stream, "person-%s", c->person_key);
+    if (ps.version == 0) {
+        at_error_set(err, AT_NOT_FOUND, "person_key", "person not found");
+        at_error_detail(err, "No person with the key %s is registered in %s.", c->person_key, req->tenant);
+        return AT_NOT_FOUND;
+    }
+    if ((code = intake_expect(req, stream, ps.version, err)) != AT_OK)
+        return code;
+    if (c->corrects_position) {
+        const Atb__V1__PersonFactView *target = NULL;
+        for (size_t i = 0; i < ps.n_facts; i++)
+            if (ps.facts[i]->position == c->corrects_position)
+                target = ps.facts[i];
+        if (!target) {
+            at_error_set(err, AT_VALIDATION, "corrects_position", "no fact of this person at that position");
+            at_error_detail(err, "Position %lld is not a PersonFactRecorded of %s.", (long long)c->corrects_position,
+                            stream);
+            return AT_VALIDATION;
+        }
+        if (target->corrected_by) {
+            at_error_set(err, AT_CONFLICT, "corrects_position", "the fact was corrected already");
+            at_error_detail(err, "The fact at position %lld was replaced by the one at %lld.",
+                            (long long)c->corrects_position, (long long)target->corrected_by);
+            at_error_hint(err, "Correct the newer fact instead.");
+            return AT_CONFLICT;
+        }
+    }
+
+    es_txn *t = NULL;
+    if ((code = intake_begin(req, &t, err)) != AT_OK)
+        return code;
+    Atb__V1__PersonFactRecorded ev = ATB__V1__PERSON_FACT_RECORDED__INIT;
+    char reason[37], address[37];
+    if ((code = note_put(req, t, "reason", c->reason, reason, err)) != AT_OK ||
+        (code = note_put(req, t, "address", c->address, address, err)) != AT_OK)
+        return code;
+    ev.person_key = c->person_key;
+    ev.fact = c->fact;
+    ev.corrects_position = c->corrects_position;
+    ev.reason_note = reason;
+    ev.address_note = address;
+    ev.recorded_on = intake_date_out(req->arena, intake_today());
+    es_event_in in;
+    es_append_res res;
+    if ((code = intake_pack(req->arena, &ev.base, "PersonFactRecorded", &in, err)) != AT_OK) {
+        es_txn_rollback(t);
+        return code;
+    }
+    if ((code = intake_append(req, t, stream, ps.version, &in, 1, 0, &res, err)) != AT_OK)
+        return code;
+    return intake_finish(req, t, stream, c->person_key, &res, reply, err);
+}
+
+/* ---- CorrectPerson ---- */
+
+at_code person_correct(svc_request *req, ProtobufCMessage **reply, at_error *err)
+{
+    const Atb__V1__CorrectPerson *c = (const Atb__V1__CorrectPerson *)req->msg;
+    at_code code;
+    at_date birth;
+    bool given_name = c->given_name && *c->given_name, family_name = c->family_name && *c->family_name;
+    if ((code = intake_check_key(c->person_key, "person_key", true, err)) != AT_OK ||
+        (given_name && (code = check_name(c->given_name, "given_name", err)) != AT_OK) ||
+        (family_name && (code = check_name(c->family_name, "family_name", err)) != AT_OK) ||
+        (code = intake_check_date(c->birth_date, "birth_date", false, true, &birth, err)) != AT_OK ||
+        (code = intake_check_text(c->reason, "reason", INTAKE_TEXT_MAX, true, err)) != AT_OK)
+        return code;
+    if (c->sex != ATB__V1__SEX__SEX_UNSPECIFIED && c->sex != ATB__V1__SEX__FEMALE && c->sex != ATB__V1__SEX__MALE)
+        return at_error_set(err, AT_VALIDATION, "sex", "sex is not FEMALE (1) or MALE (2)");
+    if (!given_name && !family_name && birth == AT_DATE_NONE && c->sex == ATB__V1__SEX__SEX_UNSPECIFIED) {
+        at_error_set(err, AT_VALIDATION, "given_name", "nothing to correct");
+        at_error_detail(err, "Give at least one of given_name, family_name, birth_date, sex.");
+        return AT_VALIDATION;
+    }
+    person_state ps;
+    if ((code = person_fold(req, c->person_key, &ps, err)) != AT_OK)
+        return code;
+    char stream[64];
+    snprintf(stream, sizeof stream, "person-%s", c->person_key);
+    if (ps.version == 0) {
+        at_error_set(err, AT_NOT_FOUND, "person_key", "person not found");
+        at_error_detail(err, "No person with the key %s is registered in %s.", c->person_key, req->tenant);
+        return AT_NOT_FOUND;
+    }
+    if ((code = intake_expect(req, stream, ps.version, err)) != AT_OK)
+        return code;
+
+    es_txn *t = NULL;
+    if ((code = intake_begin(req, &t, err)) != AT_OK)
+        return code;
+    if (given_name || family_name) {
+        if ((code = identity_rename(es_txn_conn(t), req->tenant, c->person_key, c->given_name, c->family_name,
+                                    err)) != AT_OK) {
+            es_txn_rollback(t);
+            return code;
+        }
+    }
+    char reason[37];
+    if ((code = note_put(req, t, "reason", c->reason, reason, err)) != AT_OK)
+        return code;
+    Atb__V1__PersonCorrected ev = ATB__V1__PERSON_CORRECTED__INIT;
+    ev.person_key = c->person_key;
+    ev.birth_date = intake_date_out(req->arena, birth);
+    ev.sex = c->sex;
+    ev.names_changed = given_name || family_name;
+    ev.reason_note = reason;
+    ev.corrected_on = intake_date_out(req->arena, intake_today());
+    es_event_in in;
+    es_append_res res;
+    if ((code = intake_pack(req->arena, &ev.base, "PersonCorrected", &in, err)) != AT_OK) {
+        es_txn_rollback(t);
+        return code;
+    }
+    if ((code = intake_append(req, t, stream, ps.version, &in, 1, 0, &res, err)) != AT_OK)
+        return code;
+    return intake_finish(req, t, stream, c->person_key, &res, reply, err);
+}
+
+/* ---- FindPersons ---- */
+
+/* Escape LIKE's wildcards so a name is matched as typed. */
+static char *like_prefix(at_arena *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *out = at_arena_alloc(a, 2 * n + 2);
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+            *o++ = '\\';
+        *o++ = s[i];
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+at_code person_find(svc_request *req, ProtobufCMessage **reply, at_error *err)
+{
+    const Atb__V1__FindPersons *q = (const Atb__V1__FindPersons *)req->msg;
+    bool by_code = q->personal_code && *q->personal_code;
+    bool by_name = q->family_name && *q->family_name;
+    if (by_code == by_name) {
+        at_error_set(err, AT_VALIDATION, "family_name", "give either family_name or personal_code");
+        at_error_detail(err, "FindPersons searches by the start of the family name, or by a personal code.");
+        return AT_VALIDATION;
+    }
+    int limit = q->limit == 0 ? 50 : q->limit;
+    if (limit < 1 || limit > 500)
+        return at_error_set(err, AT_VALIDATION, "limit", "limit is outside 1..500");
+    at_code code;
+    at_pcode pc;
+    if (by_code && at_pcode_validate(q->personal_code, "personal_code", &pc, err) != AT_OK)
+        return AT_VALIDATION;
+    if (by_name && ((code = intake_check_text(q->family_name, "family_name", IDENTITY_NAME_MAX, true, err)) != AT_OK ||
+                    (code = intake_check_text(q->given_name, "given_name", IDENTITY_NAME_MAX, false, err)) != AT_OK))
+        return code;
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *fam = by_name ? like_prefix(req->arena, q->family_name) : NULL;
+    const char *giv = like_prefix(req->arena, q->given_name ? q->given_name : "");
+    if ((by_name && !fam) || !giv)
+        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+    const char *p[4] = {req->tenant, by_code ? pc.normalised : fam, giv, lim};
+    const char *sql = by_code ? "SELECT person_key, personal_code, given_name, family_name FROM intake.identities "
+                                "WHERE tenant = $1 AND personal_code = $2 AND erased_at IS NULL AND $3 <> '' "
+                                "LIMIT $4::int"
+                              : "SELECT person_key, personal_code, given_name, family_name FROM intake.identities "
+                                "WHERE tenant = $1 AND erased_at IS NULL AND lower(family_name) LIKE lower($2) "
+                                "AND lower(given_name) LIKE lower($3) "
+                                "ORDER BY family_name, given_name, person_key LIMIT $4::int";
+    es_txn *t = NULL;
+    if ((code = intake_begin(req, &t, err)) != AT_OK)
+        return code;
+    PGresult *r = PQexecParams(es_txn_conn(t), sql, 4, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        code = intake_pg_failed(r, "search the identity store", err);
+        PQclear(r);
+        es_txn_rollback(t);
+        return code;
+    }
+    es_txn_rollback(t);
+    int rows = PQntuples(r);
+    Atb__V1__PersonList *list = at_arena_alloc(req->arena, sizeof *list);
+    if (!list) {
+        PQclear(r);
+        return at_error_set(err, AT_INTERNAL, NULL, "could not build the reply: out of memory");
+    }
+    atb__v1__person_list__init(list);
+    list->truncated = rows > limit;
+    if (rows > limit)
+        rows = limit;
+    list->persons = at_arena_alloc(req->arena, (size_t)(rows + 1) * sizeof *list->persons);
+    code = list->persons ? AT_OK : AT_INTERNAL;
+    for (int i = 0; i < rows && code == AT_OK; i++) {
+        Atb__V1__PersonView *v = at_arena_alloc(req->arena, sizeof *v);
+        if (!v) {
+            code = AT_INTERNAL;
+            break;
+        }
+        atb__v1__person_view__init(v);
+        v->person_key = at_arena_strdup(req->arena, PQgetvalue(r, i, 0));
+        v->personal_code = at_arena_strdup(req->arena, PQgetvalue(r, i, 1));
+        v->given_name = at_arena_strdup(req->arena, PQgetvalue(r, i, 2));
+        v->family_name = at_arena_strdup(req->arena, PQgetvalue(r, i, 3));
+        person_state ps;
+        if ((code = person_fold(req, v->person_key, &ps, err)) != AT_OK)
+            break;
+        v->birth_date = intake_date_out(req->arena, ps.birth_date);
+        v->registered_on = intake_date_out(req->arena, ps.registered_on);
+        v->sex = ps.sex;
+        v->version = ps.version;
+        list->persons[list->n_persons++] = v;
+    }
+    PQclear(r);
+    if (code == AT_INTERNAL && !err->message[0])
+        at_error_set(err, AT_INTERNAL, NULL, "could not build the reply: out of memory");
+    if (code != AT_OK)
+        return code;
+    *reply = &list->base;
     return AT_OK;
 }

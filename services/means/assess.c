@@ -1,7 +1,9 @@
 /*
  * assess.c -- AssessApplication: decide every ask of an application and append the
  * decision events; and the projection of grants (means.grants, means.members) that gives
- * later decisions the household's history from the log.
+ * later decisions the household's history from the log. assess_decide() is the one way an
+ * application is decided: the command calls it, and so does the consumer of intake's
+ * ApplicationCompleted (consume.c), inside the consumer's transaction.
  *
  * Invariants:
  *  - One application, one append: the decisions of all its asks go to
@@ -22,6 +24,12 @@
  *    log ("decision-<application id>/<ask>"). The replay needs nothing else.
  *  - The same command id again gets the first result: found in the log before anything is
  *    decided, or reported by the append (a concurrent twin), then read back from the log.
+ *  - Asks of kind ASK_KIND_SERVICE are never decided here: the command refuses them; the
+ *    consumer (skip_services) leaves them out and their index unused, so the other asks
+ *    keep the indexes intake gave them.
+ *  - The rule set is taken after the locks: when it has to be published inside the
+ *    transaction, that append holds the log's head lock, and a transaction holding it
+ *    must never wait for an advisory lock another decision holds.
  */
 #include "means.h"
 
@@ -317,8 +325,10 @@ static at_code decided_meanwhile(PGconn *pg, const assess_cmd *cmd, assess_out *
         out->res.version = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
     }
     PQclear(r);
-    if (all > 0 && ours == 0)
+    if (all > 0 && ours == 0) {
+        out->existing = all;
         return already_decided(cmd->app->id, all, err);
+    }
     return AT_OK;
 }
 
@@ -523,13 +533,31 @@ static at_code no_rule_set(const char *tenant, const Atb__V1__Application *app, 
     return AT_VALIDATION;
 }
 
-at_code assess_check(es_store *es, const assess_cmd *cmd, at_arena *a, ruleset_info *rs, at_error *err)
+static bool is_service_ask(const Atb__V1__Ask *k)
+{
+    return k->kind == ATB__V1__ASK_KIND__ASK_KIND_SERVICE;
+}
+
+static at_code service_ask(size_t i, const Atb__V1__Ask *k, at_error *err)
+{
+    char f[64];
+    snprintf(f, sizeof f, "application.asks.%zu.kind", i);
+    at_error_set(err, AT_VALIDATION, f, "means testing does not decide social services");
+    at_error_detail(err, "The ask at application.asks.%zu is of kind ASK_KIND_SERVICE (service \"%.64s\"): "
+                         "a social service is allocated, not means-tested.", i, k->benefit ? k->benefit : "");
+    at_error_hint(err, "Service allocation decides social services: leave the ask out of AssessApplication.");
+    return AT_VALIDATION;
+}
+
+at_code assess_validate(const assess_cmd *cmd, at_arena *a, at_error *err)
 {
     const Atb__V1__Application *app = cmd->app;
     if (!app)
         return at_error_set(err, AT_VALIDATION, "application", "application is not given");
     if (!at_uuid_valid(app->id))
         return at_error_set(err, AT_VALIDATION, "application.id", "application id is not a UUID");
+    if (!cmd->household)
+        return at_error_set(err, AT_VALIDATION, "household", "household is not given");
     if (app->n_asks == 0)
         return at_error_set(err, AT_VALIDATION, "application.asks", "the application asks for nothing");
     if (app->n_asks > MEANS_MAX_ASKS)
@@ -541,36 +569,67 @@ at_code assess_check(es_store *es, const assess_cmd *cmd, at_arena *a, ruleset_i
             snprintf(f, sizeof f, "application.receipts_submitted.%zu", i);
             return at_error_set(err, AT_VALIDATION, f, "not an application id");
         }
-    at_code code = ruleset_cache_publish(means_rulesets, es, NULL, err);
-    if (code != AT_OK)
-        return code;
-    log_published();
-    if (!ruleset_cache_get(means_rulesets, cmd->tenant, rs))
-        return no_rule_set(cmd->tenant, app, err);
     /* Every ask's input with the command's facts: an input error costs no lock. */
+    size_t decided = 0;
     for (size_t i = 0; i < app->n_asks; i++) {
+        if (is_service_ask(app->asks[i])) {
+            if (!cmd->skip_services)
+                return service_ask(i, app->asks[i], err);
+            continue;
+        }
         char path[48];
         snprintf(path, sizeof path, "application.asks.%zu", i);
         Atb__V1__DecisionInput *in = input_of(a, cmd, i, cmd->history);
         if (!in)
             return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
         decision_rules dr;
-        if ((code = decision_to_rules(in, path, a, &dr, err)) != AT_OK)
+        at_code code = decision_to_rules(in, path, a, &dr, err);
+        if (code != AT_OK)
             return code;
+        decided++;
     }
+    if (decided == 0)
+        return at_error_set(err, AT_VALIDATION, "application.asks",
+                            "the application asks for nothing that means testing decides");
     return AT_OK;
 }
 
-at_code assess_in_txn(es_txn *t, const ruleset_info *rs, const assess_cmd *cmd, at_arena *a, assess_out *out,
-                      at_error *err)
+at_code assess_publish(es_store *es, at_error *err)
+{
+    at_code code = ruleset_cache_publish(means_rulesets, es, NULL, err);
+    if (code == AT_OK)
+        log_published();
+    return code;
+}
+
+/* The tenant's rule set: the published one, or published now inside t (a municipality
+ * registered after the process published, or a consumer that has no store to publish
+ * with). After the locks: an append inside t holds the log's head lock until t ends. */
+static at_code rule_set_for(es_txn *t, const assess_cmd *cmd, ruleset_info *rs, assess_out *out, at_error *err)
+{
+    if (ruleset_cache_get(means_rulesets, cmd->tenant, rs))
+        return AT_OK;
+    out->written = true;
+    at_code code = ruleset_cache_publish_txn(means_rulesets, t, cmd->tenant, rs, err);
+    if (code == AT_NOT_FOUND) {
+        at_error_clear(err);
+        return no_rule_set(cmd->tenant, cmd->app, err);
+    }
+    return code;
+}
+
+at_code assess_decide(es_txn *t, const assess_cmd *cmd, at_arena *a, assess_out *out, at_error *err)
 {
     memset(out, 0, sizeof *out);
+    at_code code = assess_validate(cmd, a, err);
+    if (code != AT_OK)
+        return code;
     PGconn *pg = es_txn_conn(t);
     const Atb__V1__Application *app = cmd->app;
     size_t n = app->n_asks;
     PGresult *grants = NULL, *members = NULL;
     acc h;
-    at_code code = read_log_history(pg, cmd, &grants, &members, err);
+    code = read_log_history(pg, cmd, &grants, &members, err);
     if (code == AT_OK)
         code = decided_meanwhile(pg, cmd, out, err);
     if (code == AT_OK && !out->res.duplicate)
@@ -579,6 +638,9 @@ at_code assess_in_txn(es_txn *t, const ruleset_info *rs, const assess_cmd *cmd, 
     PQclear(members);
     if (code != AT_OK || out->res.duplicate)
         return code;
+    ruleset_info rs;
+    if ((code = rule_set_for(t, cmd, &rs, out, err)) != AT_OK)
+        return code;
 
     out->decisions = at_arena_alloc(a, n * sizeof *out->decisions);
     out->types = at_arena_alloc(a, n * sizeof *out->types);
@@ -586,13 +648,17 @@ at_code assess_in_txn(es_txn *t, const ruleset_info *rs, const assess_cmd *cmd, 
     if (!out->decisions || !out->types || !evs)
         return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
     Atb__V1__RuleSetRef ref = ATB__V1__RULE_SET_REF__INIT;
-    ref.scope = (char *)rs->scope;
-    ref.version = (char *)rs->version;
-    ref.position = rs->position;
+    ref.scope = rs.scope;
+    ref.version = rs.version;
+    ref.position = rs.position;
     at_date decided_on;
     decision_date_in(app->decision_date, false, &decided_on);
 
+    out->written = true;
+    size_t m = 0;   /* decisions made; a skipped service ask keeps its index free */
     for (size_t i = 0; i < n; i++) {
+        if (is_service_ask(app->asks[i]))
+            continue;   /* assess_validate refused it unless cmd->skip_services */
         char path[48];
         snprintf(path, sizeof path, "application.asks.%zu", i);
         Atb__V1__HouseholdHistory *hist = snapshot(a, &h);
@@ -603,7 +669,7 @@ at_code assess_in_txn(es_txn *t, const ruleset_info *rs, const assess_cmd *cmd, 
         if ((code = decision_to_rules(in, path, a, &dr, err)) != AT_OK)
             return code;
         rules_result *res = NULL;
-        code = rules_decide(rs->set, &dr.h, &dr.a, &dr.hist, &res, err);
+        code = rules_decide(rs.set, &dr.h, &dr.a, &dr.hist, &res, err);
         if (code != AT_OK)
             return decision_rules_error(code, path, err);
         Atb__V1__Decision *d = NULL;
@@ -611,14 +677,15 @@ at_code assess_in_txn(es_txn *t, const ruleset_info *rs, const assess_cmd *cmd, 
         rules_result_free(res);
         if (code != AT_OK || (code = add_own(a, in, d->result, &h, err)) != AT_OK)
             return code;
-        out->decisions[i] = d;
-        out->types[i] = decision_event_type(d->result);
-        memset(&evs[i], 0, sizeof evs[i]);
-        evs[i].type = out->types[i];
-        if (!(evs[i].payload = decision_pack(a, d, &evs[i].payload_len)))
+        out->decisions[m] = d;
+        out->types[m] = decision_event_type(d->result);
+        memset(&evs[m], 0, sizeof evs[m]);
+        evs[m].type = out->types[m];
+        if (!(evs[m].payload = decision_pack(a, d, &evs[m].payload_len)))
             return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
         if ((code = projection_record(pg, cmd->tenant, in, d->result, decided_on, err)) != AT_OK)
             return code;
+        m++;
     }
 
     char stream[96];
@@ -632,14 +699,14 @@ at_code assess_in_txn(es_txn *t, const ruleset_info *rs, const assess_cmd *cmd, 
         .correlation_id = cmd->correlation_id,
         .actor = cmd->actor,
         .events = evs,
-        .n_events = n,
+        .n_events = m,
     };
     es_status st = es_txn_append(t, &ar, &out->res, err);
     if (st == ES_CONFLICT)
         return already_decided(app->id, out->res.actual_version, err);
     if (st != ES_OK)
         return es_status_code(st);
-    out->n = n;
+    out->n = m;
     return AT_OK;
 }
 
@@ -735,12 +802,8 @@ static at_code decided_before(svc_request *req, const char *application_id, Atb_
     return code;
 }
 
-/* Keys and ids in one case before anything compares them (the request is ours to edit). */
-static void lower_keys(Atb__V1__AssessApplication *m)
+void assess_lower_keys(Atb__V1__Application *app, Atb__V1__Household *hh, Atb__V1__HouseholdHistory *h)
 {
-    Atb__V1__Application *app = m->application;
-    Atb__V1__Household *hh = m->household;
-    Atb__V1__HouseholdHistory *h = m->history;
     if (app) {
         means_lower(app->id);
         means_lower(app->applicant);
@@ -782,7 +845,7 @@ at_code assess_handle(svc_request *req, ProtobufCMessage **reply, at_error *err)
         return at_error_set(err, AT_VALIDATION, "application", "application is not given");
     if (!at_uuid_valid(m->application->id))
         return at_error_set(err, AT_VALIDATION, "application.id", "application id is not a UUID");
-    lower_keys(m);
+    assess_lower_keys(m->application, m->household, m->history);
     Atb__V1__AssessReply *r = NULL;
     at_code code = decided_before(req, m->application->id, &r, err);
     if (code == AT_OK) {
@@ -792,6 +855,8 @@ at_code assess_handle(svc_request *req, ProtobufCMessage **reply, at_error *err)
     if (code != AT_NOT_FOUND)
         return code;
     at_error_clear(err);
+    if ((code = assess_publish(req->es, err)) != AT_OK)
+        return code;
 
     assess_cmd cmd = {
         .tenant = req->tenant,
@@ -802,18 +867,12 @@ at_code assess_handle(svc_request *req, ProtobufCMessage **reply, at_error *err)
         .household = m->household,
         .history = m->history,
     };
-    if (!cmd.household)
-        return at_error_set(err, AT_VALIDATION, "household", "household is not given");
-    ruleset_info rs;
-    if ((code = assess_check(req->es, &cmd, req->arena, &rs, err)) != AT_OK)
-        return code;
-
     es_txn *t = NULL;
     es_status st = es_txn_begin(req->es, &t, err);
     if (st != ES_OK)
         return es_status_code(st);
     assess_out out;
-    code = assess_in_txn(t, &rs, &cmd, req->arena, &out, err);
+    code = assess_decide(t, &cmd, req->arena, &out, err);
     if (code != AT_OK) {
         es_txn_rollback(t);
         return code;

@@ -17,6 +17,19 @@ const svc_command means_commands[] = {
 };
 const size_t means_n_commands = sizeof means_commands / sizeof means_commands[0];
 
+/* The durable consumers (consume.c). A durable's name is also its checkpoint's: never
+ * rename one, or it starts again from the beginning of the log (harmless, since every
+ * effect is once per event, but slow). One category each, so each maps onto one filter
+ * subject and keeps its own place. */
+static const char *const application_categories[] = {"application"};
+static const char *const appeal_categories[] = {"appeal"};
+
+const svc_consumer means_consumers[] = {
+    {"means-applications", application_categories, 1, consume_application, NULL},
+    {"means-appeals", appeal_categories, 1, consume_appeal, NULL},
+};
+const size_t means_n_consumers = sizeof means_consumers / sizeof means_consumers[0];
+
 /* Applied once each, in order, as the admin with search_path = means. Never edit one that
  * ran anywhere; append.
  *

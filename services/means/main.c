@@ -1,6 +1,7 @@
 /*
- * main.c -- atbalsts-means: wiring only. The commands are in handlers.c (assess.c,
- * override.c, query.c), the rule sets in ruleset.c, the replay in replay.c.
+ * main.c -- atbalsts-means: wiring only. The commands and the consumers are in handlers.c
+ * (assess.c, override.c, query.c, consume.c), the rule sets in ruleset.c, the replay in
+ * replay.c.
  *
  * One setting of its own besides those of libs/service (svc.h):
  *   --rulesets DIR   ATB_RULESETS   the rule-set directory (national.yaml, <tenant>.yaml);
@@ -59,14 +60,24 @@ static const char *rulesets_dir(int *argc, char **argv, const char **from)
     return MEANS_RULESETS_DIR;
 }
 
+/* At start, every rule set goes into the log (once per version): intake reads the
+ * municipality's document limit from it before the first decision is made. */
+static at_code publish_rulesets(es_store *es, at_error *err)
+{
+    return ruleset_cache_publish(means_rulesets, es, NULL, err);
+}
+
 int main(int argc, char **argv)
 {
     svc_def def = {
         .name = "means",
         .commands = means_commands,
         .n_commands = means_n_commands,
+        .consumers = means_consumers,
+        .n_consumers = means_n_consumers,
         .migrations = means_migrations,
         .n_migrations = means_n_migrations,
+        .start = publish_rulesets,
     };
     for (int a = 1; a < argc; a++)
         if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {

@@ -129,6 +129,18 @@ at_code ruleset_cache_publish(ruleset_cache *c, es_store *es, size_t *skipped, a
  * is valid until ruleset_cache_free. */
 bool ruleset_cache_get(ruleset_cache *c, const char *scope, ruleset_info *out);
 
+/* The set of one municipality for a decision made inside the caller's transaction t, for
+ * a caller that has no store to publish with (an event consumer): the published set when
+ * there is one; otherwise its RuleSetPublished is appended inside t (command id derived
+ * from the version, so the log answers with the first result if it is there already)
+ * and read back through t. out->position is then that of an event which exists only if
+ * t commits: the decision that names it must be appended in t too. Call it at most once
+ * per transaction, after the transaction's other locks (the append holds the log's head
+ * lock until t ends). *out->set is valid until ruleset_cache_free.
+ * Errors: AT_NOT_FOUND (no rule file for the scope), AT_UNAVAILABLE, AT_INTERNAL. */
+at_code ruleset_cache_publish_txn(ruleset_cache *c, es_txn *t, const char *scope, ruleset_info *out,
+                                  at_error *err);
+
 /* A rule set of any version the log holds (loaded from its RuleSetPublished event and
  * kept in the cache). position_hint (0 = none) is where the decision says it is.
  * *out is owned by the cache. Errors: AT_NOT_FOUND (no such version on ruleset-<scope>),

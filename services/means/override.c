@@ -13,10 +13,15 @@
  *    decisions see the overridden grant (or its absence).
  *  - The new result keeps the ask of the decision it overrides: an override cannot turn a
  *    status decision into a benefit.
+ *  - The stream is read, checked and appended to in one transaction (override_in_txn), the
+ *    one way both OverrideDecision and the consumer of appeal outcomes (consume.c) record
+ *    an override. A command id already on the stream is answered with its first result
+ *    before anything is written.
  */
 #include "means.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "at_uuid.h"
@@ -88,37 +93,77 @@ typedef struct found {
     const Atb__V1__DecisionResult *current;
 } found;
 
-static void find(at_arena *a, es_batch *b, int ask, found *f)
+/* Fold one event of the stream (in version order) into f. */
+static void find_step(at_arena *a, const es_event *ev, int ask, found *f)
 {
-    memset(f, 0, sizeof *f);
-    for (size_t i = 0; i < es_batch_count(b); i++) {
-        const es_event *ev = es_batch_get(b, i);
-        if (decision_is_event_type(ev->type)) {
-            Atb__V1__Decision *d = decision_unpack(a, ev);
-            if (d && d->ask_index == ask && d->result) {
-                f->decision = d;
-                f->position = ev->position;
-                f->current = d->result;
-            }
-        } else if (strcmp(ev->type, MEANS_EV_OVERRIDDEN) == 0 && f->decision) {
-            Atb__V1__DecisionOverridden *o =
-                atb__v1__decision_overridden__unpack(at_arena_pbc(a), ev->payload_len, ev->payload);
-            if (o && o->ask_index == ask && o->result)
-                f->current = o->result;
+    if (decision_is_event_type(ev->type)) {
+        Atb__V1__Decision *d = decision_unpack(a, ev);
+        if (d && d->ask_index == ask && d->result) {
+            f->decision = d;
+            f->position = ev->position;
+            f->current = d->result;
         }
+    } else if (strcmp(ev->type, MEANS_EV_OVERRIDDEN) == 0 && f->decision) {
+        Atb__V1__DecisionOverridden *o =
+            atb__v1__decision_overridden__unpack(at_arena_pbc(a), ev->payload_len, ev->payload);
+        if (o && o->ask_index == ask && o->result)
+            f->current = o->result;
     }
 }
 
-at_code override_handle(svc_request *req, ProtobufCMessage **reply, at_error *err)
+static at_code pg_failed(PGconn *pg, PGresult *r, const char *what, at_error *err)
 {
-    const Atb__V1__OverrideDecision *o = (const Atb__V1__OverrideDecision *)req->msg;
-    if (req->expected_version == ES_VERSION_ANY || req->expected_version == ES_VERSION_NONE) {
-        at_error_set(err, AT_VALIDATION, "meta.expected_version", "expected_version is required");
-        at_error_detail(err, "An override replaces a decision the decider has read; it names the version of "
-                             "decision-<application id> it was made on.");
-        at_error_hint(err, "Send the version that ExplainDecision returns.");
-        return AT_VALIDATION;
+    bool down = PQstatus(pg) != CONNECTION_OK;
+    at_error_set(err, down ? AT_UNAVAILABLE : AT_INTERNAL, NULL, "could not %s", what);
+    at_error_detail(err, "%.300s", PQresultErrorMessage(r));
+    PQclear(r);
+    return down ? AT_UNAVAILABLE : AT_INTERNAL;
+}
+
+/* Read decision-<id> as the transaction sees it: find the ask's decision and newest
+ * result, the stream's version, and whether this command id appended to it before (then
+ * out->res holds that first result). Only a stream of the command's tenant counts. */
+static at_code read_stream(es_txn *t, const override_cmd *c, const char *stream, at_arena *a, found *f,
+                           int64_t *version, override_out *out, at_error *err)
+{
+    memset(f, 0, sizeof *f);
+    *version = 0;
+    PGconn *pg = es_txn_conn(t);
+    const char *p[1] = {stream};
+    /* binary results: text columns come as their bytes, the payload as it is */
+    PGresult *r = PQexecParams(pg,
+                               "SELECT position::text, version::text, type, payload, coalesce(command_id::text, ''), "
+                               "tenant FROM atb.events WHERE stream_id = $1 ORDER BY version",
+                               1, NULL, p, NULL, NULL, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return pg_failed(pg, r, "read the decision stream", err);
+    int rows = PQntuples(r);
+    if (rows > 0 && strcmp(PQgetvalue(r, 0, 5), c->tenant) != 0)
+        rows = 0;   /* another municipality's application: not found here */
+    for (int i = 0; i < rows; i++) {
+        es_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.position = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        ev.version = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        ev.type = PQgetvalue(r, i, 2);
+        ev.payload = (const uint8_t *)PQgetvalue(r, i, 3);
+        ev.payload_len = (size_t)PQgetlength(r, i, 3);
+        *version = ev.version;
+        if (c->command_id && strcmp(PQgetvalue(r, i, 4), c->command_id) == 0) {
+            if (!out->res.duplicate)
+                out->res.first_position = ev.position;
+            out->res.duplicate = true;
+            out->res.last_position = ev.position;
+            out->res.version = ev.version;
+        }
+        find_step(a, &ev, c->o->ask_index, f);
     }
+    PQclear(r);
+    return AT_OK;
+}
+
+static at_code check_fields(const Atb__V1__OverrideDecision *o, at_date *decided_on, at_error *err)
+{
     if (!at_uuid_valid(o->application_id))
         return at_error_set(err, AT_VALIDATION, "application_id", "application id is not a UUID");
     means_lower(o->application_id);
@@ -133,27 +178,29 @@ at_code override_handle(svc_request *req, ProtobufCMessage **reply, at_error *er
     if (o->reference && o->reference[0] && !text_ok(o->reference, 200))
         return at_error_set(err, AT_VALIDATION, "reference", "the reference is longer than 200 bytes or has "
                                                              "control characters");
-    at_date decided_on;
-    if (!decision_date_in(o->decided_on, false, &decided_on) || decided_on == AT_DATE_NONE)
+    if (!decision_date_in(o->decided_on, false, decided_on) || *decided_on == AT_DATE_NONE)
         return at_error_set(err, AT_VALIDATION, "decided_on", "decided_on is not a valid date");
+    return AT_OK;
+}
 
+at_code override_in_txn(es_txn *t, const override_cmd *c, at_arena *a, override_out *out, at_error *err)
+{
+    memset(out, 0, sizeof *out);
+    Atb__V1__OverrideDecision *o = c->o;
+    at_date decided_on;
+    at_code code = check_fields(o, &decided_on, err);
+    if (code != AT_OK)
+        return code;
     char stream[96];
     snprintf(stream, sizeof stream, "decision-%s", o->application_id);
-    es_batch *b = NULL;
-    es_status st = es_read_stream(req->es, stream, 1, SIZE_MAX, &b, err);
-    if (st != ES_OK)
-        return es_status_code(st);
     found f;
-    if (es_batch_count(b) > 0 && strcmp(es_batch_get(b, 0)->tenant, req->tenant) == 0)
-        find(req->arena, b, o->ask_index, &f);
-    else
-        memset(&f, 0, sizeof f);
-    es_batch_free(b);
+    int64_t version = 0;
+    if ((code = read_stream(t, c, stream, a, &f, &version, out, err)) != AT_OK || out->res.duplicate)
+        return code;
     if (!f.decision || !f.decision->input || !f.decision->input->household || !f.decision->input->ask)
         return at_error_set(err, AT_NOT_FOUND, "application_id", "application %s has no decision %d",
                             o->application_id, (int)o->ask_index);
-    at_code code = check_result(o->result, f.decision, err);
-    if (code != AT_OK)
+    if ((code = check_result(o->result, f.decision, err)) != AT_OK)
         return code;
     at_date decided;
     decision_date_in(f.decision->input->decision_date, false, &decided);
@@ -181,47 +228,77 @@ at_code override_handle(svc_request *req, ProtobufCMessage **reply, at_error *er
     ev.decided_on = o->decided_on;
     ev.previous = (Atb__V1__DecisionResult *)f.current;
     ev.result = nr;
-    ev.actor = (char *)req->actor;
+    ev.actor = (char *)(c->actor ? c->actor : "");
     ev.overridden_position = f.position;
     size_t n = atb__v1__decision_overridden__get_packed_size(&ev);
-    uint8_t *buf = at_arena_alloc(req->arena, n + 1);
+    uint8_t *buf = at_arena_alloc(a, n + 1);
     if (!buf)
         return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
     atb__v1__decision_overridden__pack(&ev, buf);
     es_event_in in = {.type = MEANS_EV_OVERRIDDEN, .payload = buf, .payload_len = n};
-    es_append_req ar;
-    svc_append_req_init(req, &ar);
-    ar.stream_id = stream;
-    ar.events = &in;
-    ar.n_events = 1;
-    es_append_res res;
+    es_append_req ar = {
+        .tenant = c->tenant,
+        .stream_id = stream,
+        /* ES_VERSION_ANY: the version this transaction read (see override_cmd) */
+        .expected_version = c->expected_version == ES_VERSION_ANY ? version : c->expected_version,
+        .command_id = c->command_id,
+        .causation_id = c->causation_id,
+        .correlation_id = c->correlation_id,
+        .actor = c->actor,
+        .events = &in,
+        .n_events = 1,
+    };
 
-    es_txn *t = NULL;
-    if ((st = es_txn_begin(req->es, &t, err)) != ES_OK)
-        return es_status_code(st);
     PGconn *pg = es_txn_conn(t);
+    out->written = true;
     if ((code = projection_forget(pg, o->application_id, o->ask_index, err)) != AT_OK ||
-        (code = projection_record(pg, req->tenant, f.decision->input, nr, decided_on, err)) != AT_OK) {
-        es_txn_rollback(t);
+        (code = projection_record(pg, c->tenant, f.decision->input, nr, decided_on, err)) != AT_OK)
         return code;
-    }
-    st = es_txn_append(t, &ar, &res, err);
+    es_status st = es_txn_append(t, &ar, &out->res, err);
     if (st == ES_CONFLICT) {
-        es_txn_rollback(t);
         at_error_set(err, AT_CONFLICT, "meta.expected_version", "the decision changed since version %lld",
-                     (long long)req->expected_version);
-        at_error_detail(err, "Stream %s is at version %lld.", stream, (long long)res.actual_version);
+                     (long long)ar.expected_version);
+        at_error_detail(err, "Stream %s is at version %lld.", stream, (long long)out->res.actual_version);
         at_error_hint(err, "Read the decision again (ExplainDecision) and decide on what it says now.");
         return AT_CONFLICT;
     }
-    if (st != ES_OK) {
-        es_txn_rollback(t);
-        return es_status_code(st);
+    return st == ES_OK ? AT_OK : es_status_code(st);
+}
+
+at_code override_handle(svc_request *req, ProtobufCMessage **reply, at_error *err)
+{
+    Atb__V1__OverrideDecision *o = (Atb__V1__OverrideDecision *)req->msg;
+    if (req->expected_version == ES_VERSION_ANY || req->expected_version == ES_VERSION_NONE) {
+        at_error_set(err, AT_VALIDATION, "meta.expected_version", "expected_version is required");
+        at_error_detail(err, "An override replaces a decision the decider has read; it names the version of "
+                             "decision-<application id> it was made on.");
+        at_error_hint(err, "Send the version that ExplainDecision returns.");
+        return AT_VALIDATION;
     }
-    if (res.duplicate)
+    override_cmd c = {
+        .tenant = req->tenant,
+        .command_id = req->command_id,
+        .correlation_id = req->correlation_id[0] ? req->correlation_id : NULL,
+        .actor = req->actor[0] ? req->actor : NULL,
+        .expected_version = req->expected_version,
+        .o = o,
+    };
+    es_txn *t = NULL;
+    es_status st = es_txn_begin(req->es, &t, err);
+    if (st != ES_OK)
+        return es_status_code(st);
+    override_out out;
+    at_code code = override_in_txn(t, &c, req->arena, &out, err);
+    if (code != AT_OK) {
+        es_txn_rollback(t);
+        return code;
+    }
+    if (out.res.duplicate)
         es_txn_rollback(t);   /* recorded the first time: keep what that did */
     else if ((st = es_txn_commit(t, err)) != ES_OK)
         return es_status_code(st);
-    *reply = svc_reply_appended(req, stream, NULL, &res);
+    char stream[96];
+    snprintf(stream, sizeof stream, "decision-%s", o->application_id);
+    *reply = svc_reply_appended(req, stream, NULL, &out.res);
     return *reply ? AT_OK : at_error_set(err, AT_INTERNAL, NULL, "out of memory");
 }

@@ -18,6 +18,10 @@
  *    valid after it is released. Versions are few (one per rule change), so the cache of
  *    sets loaded from the log is not bounded.
  *  - One mutex guards the cache; publishing happens once, under it, on the first call.
+ *  - A set published inside a caller's transaction (ruleset_cache_publish_txn) counts as
+ *    published only once the log shows it committed: until then it is "staged", handed to
+ *    that transaction alone, with the position its uncommitted event holds. Nothing else
+ *    names that position, so a rollback leaves no trace in the cache.
  */
 #include "means_core.h"
 
@@ -54,6 +58,8 @@ typedef struct entry {
     at_period valid;
     rules_set *published;      /* loaded from the log; NULL until published */
     int64_t position;
+    rules_set *staged;         /* loaded back inside a transaction that has not shown its
+                                  commit yet (ruleset_cache_publish_txn); kept to the end */
 } entry;
 
 /* A set loaded from the log for a replay. */
@@ -234,6 +240,7 @@ void ruleset_cache_free(ruleset_cache *c)
     for (size_t i = 0; i < c->n_entries; i++) {
         rules_set_free(c->entries[i].from_files);
         rules_set_free(c->entries[i].published);
+        rules_set_free(c->entries[i].staged);
     }
     for (size_t i = 0; i < c->n_logged; i++)
         rules_set_free(c->logged[i].set);
@@ -262,6 +269,44 @@ static at_code es_code(es_status st)
     return es_status_code(st);
 }
 
+/* Load a RuleSetPublished event's set, if the event is one of (scope, version): AT_NOT_FOUND
+ * (no error text) when it is another event or another version of the scope. */
+static at_code load_published(const char *stream_id, const char *type, const uint8_t *payload, size_t len,
+                              int64_t position, const char *scope, const char *version, rules_set **out,
+                              at_error *err)
+{
+    char stream[MEANS_MAX_KEY + 16];
+    snprintf(stream, sizeof stream, "ruleset-%s", scope);
+    if (strcmp(stream_id, stream) != 0 || strcmp(type, MEANS_EV_RULESET_PUBLISHED) != 0)
+        return AT_NOT_FOUND;
+    Atb__V1__RuleSetPublished *p = atb__v1__rule_set_published__unpack(NULL, len, payload);
+    at_code code;
+    if (!p) {
+        code = at_error_set(err, AT_MALFORMED, "rule_sets", "the rule set at position %lld does not decode",
+                            (long long)position);
+    } else if (strcmp(p->version, version) != 0) {
+        code = AT_NOT_FOUND;     /* another version of the scope */
+    } else if ((code = rules_set_from_bytes(p->canonical.data, p->canonical.len, out, err)) != AT_OK) {
+        at_error_set(err, AT_MALFORMED, "rule_sets", "the rule set %.16s... in the log does not load: %.120s",
+                     version, err ? err->message : "");
+        code = AT_MALFORMED;
+    } else if (strcmp(rules_set_version(*out), version) != 0) {
+        rules_set_free(*out);
+        *out = NULL;
+        code = at_error_set(err, AT_MALFORMED, "rule_sets",
+                            "the rule set published as %.16s... hashes to another version", version);
+    }
+    if (p)
+        atb__v1__rule_set_published__free_unpacked(p, NULL);
+    return code;
+}
+
+static at_code not_at(const char *scope, const char *version, int64_t position, at_error *err)
+{
+    return at_error_set(err, AT_NOT_FOUND, "rule_sets", "rule set %.16s... of %s is not at position %lld", version,
+                        scope, (long long)position);
+}
+
 /* The RuleSetPublished at `position`, if it is one of (scope, version). */
 static at_code read_published(es_store *es, int64_t position, const char *scope, const char *version,
                               rules_set **out, at_error *err)
@@ -272,47 +317,46 @@ static at_code read_published(es_store *es, int64_t position, const char *scope,
     if (st != ES_OK)
         return es_code(st);
     const es_event *ev = es_batch_get(b, 0);
-    char stream[MEANS_MAX_KEY + 16];
-    snprintf(stream, sizeof stream, "ruleset-%s", scope);
     at_code code = AT_NOT_FOUND;
-    if (ev && ev->position == position && strcmp(ev->stream_id, stream) == 0 &&
-        strcmp(ev->type, MEANS_EV_RULESET_PUBLISHED) == 0) {
-        Atb__V1__RuleSetPublished *p = atb__v1__rule_set_published__unpack(NULL, ev->payload_len, ev->payload);
-        if (!p) {
-            code = at_error_set(err, AT_MALFORMED, "rule_sets", "the rule set at position %lld does not decode",
-                                (long long)position);
-        } else if (strcmp(p->version, version) != 0) {
-            code = AT_NOT_FOUND;     /* another version of the scope */
-        } else if ((code = rules_set_from_bytes(p->canonical.data, p->canonical.len, out, err)) != AT_OK) {
-            at_error_set(err, AT_MALFORMED, "rule_sets", "the rule set %.16s... in the log does not load: %.120s",
-                         version, err ? err->message : "");
-            code = AT_MALFORMED;
-        } else if (strcmp(rules_set_version(*out), version) != 0) {
-            rules_set_free(*out);
-            *out = NULL;
-            code = at_error_set(err, AT_MALFORMED, "rule_sets",
-                                "the rule set published as %.16s... hashes to another version", version);
-        }
-        atb__v1__rule_set_published__free_unpacked(p, NULL);
-    }
+    if (ev && ev->position == position)
+        code = load_published(ev->stream_id, ev->type, ev->payload, ev->payload_len, position, scope, version, out,
+                              err);
     es_batch_free(b);
-    if (code == AT_NOT_FOUND)
-        at_error_set(err, AT_NOT_FOUND, "rule_sets", "rule set %.16s... of %s is not at position %lld", version,
-                     scope, (long long)position);
-    return code;
+    return code == AT_NOT_FOUND ? not_at(scope, version, position, err) : code;
 }
 
-static at_code publish_one(entry *e, es_store *es, bool *skipped, at_error *err)
+/* The same as the transaction sees the log: its own uncommitted appends included. */
+static at_code read_published_txn(es_txn *t, int64_t position, const char *scope, const char *version,
+                                  rules_set **out, at_error *err)
 {
-    *skipped = false;
-    bool known = false;
-    es_status st = es_tenant_check(es, e->scope, &known, err);
-    if (st != ES_OK)
-        return es_code(st);
-    if (!known) {
-        *skipped = true;
-        return AT_OK;
+    *out = NULL;
+    PGconn *pg = es_txn_conn(t);
+    char pos[24];
+    snprintf(pos, sizeof pos, "%lld", (long long)position);
+    const char *p[1] = {pos};
+    /* binary results: the text columns come as their bytes, the payload as it is */
+    PGresult *r = PQexecParams(pg, "SELECT stream_id, type, payload FROM atb.events WHERE position = $1", 1, NULL,
+                               p, NULL, NULL, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        bool down = PQstatus(pg) != CONNECTION_OK;
+        at_error_set(err, down ? AT_UNAVAILABLE : AT_INTERNAL, NULL, "could not read the published rule set");
+        at_error_detail(err, "%.300s", PQresultErrorMessage(r));
+        PQclear(r);
+        return down ? AT_UNAVAILABLE : AT_INTERNAL;
     }
+    at_code code = AT_NOT_FOUND;
+    if (PQntuples(r) == 1)
+        code = load_published(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), (const uint8_t *)PQgetvalue(r, 0, 2),
+                              (size_t)PQgetlength(r, 0, 2), position, scope, version, out, err);
+    PQclear(r);
+    return code == AT_NOT_FOUND ? not_at(scope, version, position, err) : code;
+}
+
+/* Append the RuleSetPublished of e: through the store (es) or inside the transaction t.
+ * The command id is derived from the version, so a version the log holds is not appended
+ * again: the log answers with its first result (res->duplicate). */
+static at_code append_published(entry *e, es_store *es, es_txn *t, es_append_res *res, at_error *err)
+{
     Atb__V1__RuleSetPublished p = ATB__V1__RULE_SET_PUBLISHED__INIT;
     Atb__V1__RuleSetSource s0 = ATB__V1__RULE_SET_SOURCE__INIT, s1 = ATB__V1__RULE_SET_SOURCE__INIT;
     Atb__V1__RuleSetSource *sv[2] = {&s0, &s1};
@@ -363,20 +407,87 @@ static at_code publish_one(entry *e, es_store *es, bool *skipped, at_error *err)
         .events = &ev,
         .n_events = 1,
     };
-    es_append_res res;
-    st = es_append(es, &req, &res, err);
+    es_status st = t ? es_txn_append(t, &req, res, err) : es_append(es, &req, res, err);
     free(buf);
+    return st == ES_OK ? AT_OK : es_code(st);
+}
+
+static at_code not_loaded(const entry *e, at_code code, at_error *err)
+{
+    if (code == AT_UNAVAILABLE)
+        return code;
+    return at_error_set(err, AT_INTERNAL, "rule_sets", "the published rule set of %s does not load back: %.100s",
+                        e->scope, err ? err->message : "");
+}
+
+static at_code publish_one(entry *e, es_store *es, bool *skipped, at_error *err)
+{
+    *skipped = false;
+    bool known = false;
+    es_status st = es_tenant_check(es, e->scope, &known, err);
     if (st != ES_OK)
         return es_code(st);
-    rules_set *set = NULL;
-    at_code code = read_published(es, res.first_position, e->scope, e->version, &set, err);
+    if (!known) {
+        *skipped = true;
+        return AT_OK;
+    }
+    es_append_res res;
+    at_code code = append_published(e, es, NULL, &res, err);
     if (code != AT_OK)
-        return code == AT_UNAVAILABLE ? code : at_error_set(err, AT_INTERNAL, "rule_sets",
-                                                           "the published rule set of %s does not load back: %.100s",
-                                                           e->scope, err ? err->message : "");
+        return code;
+    rules_set *set = NULL;
+    if ((code = read_published(es, res.first_position, e->scope, e->version, &set, err)) != AT_OK)
+        return not_loaded(e, code, err);
     e->published = set;
     e->position = res.first_position;
     return AT_OK;
+}
+
+static void fill_info(const entry *e, const rules_set *set, int64_t position, ruleset_info *out)
+{
+    snprintf(out->scope, sizeof out->scope, "%s", e->scope);
+    snprintf(out->version, sizeof out->version, "%s", e->version);
+    out->valid = e->valid;
+    out->position = position;
+    out->set = set;
+}
+
+at_code ruleset_cache_publish_txn(ruleset_cache *c, es_txn *t, const char *scope, ruleset_info *out, at_error *err)
+{
+    pthread_mutex_lock(&c->mu);
+    entry *e = NULL;
+    for (size_t i = 0; i < c->n_entries && !e; i++)
+        if (scope && strcmp(c->entries[i].scope, scope) == 0)
+            e = &c->entries[i];
+    at_code code = AT_OK;
+    if (!e) {
+        code = at_error_set(err, AT_NOT_FOUND, "rule_sets", "no rule set for %s", scope ? scope : "");
+    } else if (e->published) {
+        fill_info(e, e->published, e->position, out);
+    } else {
+        es_append_res res;
+        rules_set *set = NULL;
+        code = append_published(e, NULL, t, &res, err);
+        if (code == AT_OK && (code = read_published_txn(t, res.first_position, e->scope, e->version, &set, err)) !=
+                                 AT_OK)
+            code = not_loaded(e, code, err);
+        if (code == AT_OK && res.duplicate) {
+            /* the log held it already, committed (by another process, or by an earlier
+             * transaction of ours): published for everyone from now on */
+            e->published = set;
+            e->position = res.first_position;
+            fill_info(e, set, res.first_position, out);
+        } else if (code == AT_OK) {
+            /* ours, uncommitted: this transaction alone may use it (see the invariants) */
+            if (!e->staged)
+                e->staged = set;
+            else
+                rules_set_free(set);   /* the same version: the same set */
+            fill_info(e, e->staged, res.first_position, out);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return code;
 }
 
 at_code ruleset_cache_publish(ruleset_cache *c, es_store *es, size_t *skipped, at_error *err)
@@ -410,11 +521,7 @@ bool ruleset_cache_get(ruleset_cache *c, const char *scope, ruleset_info *out)
     for (size_t i = 0; i < c->n_entries && !found; i++) {
         const entry *e = &c->entries[i];
         if (e->published && scope && strcmp(e->scope, scope) == 0) {
-            snprintf(out->scope, sizeof out->scope, "%s", e->scope);
-            snprintf(out->version, sizeof out->version, "%s", e->version);
-            out->valid = e->valid;
-            out->position = e->position;
-            out->set = e->published;
+            fill_info(e, e->published, e->position, out);
             found = true;
         }
     }

@@ -1,5 +1,6 @@
 /*
- * skeleton.c -- the three walking-skeleton services as child processes (see skeleton.h).
+ * skeleton.c -- the walking-skeleton services (and means testing) as child processes
+ * (see skeleton.h).
  *
  * Each child gets the environment a deployment would give it: its own role in
  * ATB_PG_URL, the superuser as ATB_PG_ADMIN_URL (migrations), the test's NATS URL, prefix
@@ -69,13 +70,23 @@ int sk_start(void)
     return 0;
 }
 
+int sk_start_means(void)
+{
+#ifdef MEANS_PATH
+    sk.pids[3] = spawn(MEANS_PATH, "atb_means");
+    return sk.pids[3] > 0 ? 0 : -1;
+#else
+    return -1;
+#endif
+}
+
 int sk_stop_services(void)
 {
     int bad = 0;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (sk.pids[i] > 0)
             kill(sk.pids[i], SIGTERM);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (sk.pids[i] <= 0)
             continue;
         int st = 0;

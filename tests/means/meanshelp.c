@@ -64,9 +64,54 @@ int mh_stop(mh *m)
     return rc;
 }
 
+void mh_crash(mh *m)
+{
+    sh_kill(&m->sv);
+}
+
+void mh_relay_start(mh *m)
+{
+    m->relay = m->sv;
+    m->relay.exe = RELAY_PATH;
+    m->relay.pid = 0;
+    m->relay.http_port = sh_free_port();
+    t_db_conninfo(&m->sv.db, "atb_relay", m->relay.pg_url, sizeof m->relay.pg_url);
+    const char *env[] = {"ATB_LOG_LEVEL=warn", NULL};
+    sh_start(&m->relay, NULL, env, NULL, -1);
+    if (!sh_wait_healthy(&m->relay, 30000)) {
+        fprintf(stderr, "FATAL: atbalsts-relay did not become healthy\n");
+        sh_kill(&m->relay);
+        exit(1);
+    }
+}
+
+int64_t mh_wait_sql(mh *m, int64_t want, int timeout_ms, const char *sql)
+{
+    PGconn *c = PQconnectdb(m->sv.db.admin);
+    int64_t got = -1;
+    for (int waited = 0;; waited += 50) {
+        got = -1;
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+            got = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        if (got == want || waited >= timeout_ms)
+            break;
+        sleep_ms(50);
+    }
+    PQfinish(c);
+    return got;
+}
+
 void mh_cleanup(mh *m)
 {
     mh_stop(m);
+    if (m->relay.pid > 0) {
+        kill(m->relay.pid, SIGTERM);
+        if (sh_wait_exit(m->relay.pid, 30000) < 0)
+            sh_kill(&m->relay);
+        m->relay.pid = 0;
+    }
     bus_close(m->client);
     m->client = NULL;
     sh_cleanup(&m->sv);

@@ -20,6 +20,8 @@ typedef struct mh {
     sh_service sv;
     bus *client;
     char rulesets[1024];      /* the directory the service was last started with */
+    sh_service relay;         /* atbalsts-relay on the same database, prefix and stream;
+                                 relay.pid 0 when not running */
 } mh;
 
 /* A fresh database and names; the client connected. Aborts on failure. */
@@ -29,8 +31,17 @@ void mh_prepare(mh *m);
 void mh_start(mh *m, const char *rulesets);
 /* SIGTERM and wait for a clean exit (0); returns its exit code. */
 int mh_stop(mh *m);
-/* Stop the service, close the client, delete the stream, drop the database. */
+/* SIGKILL the service, as a crash would, and reap it. */
+void mh_crash(mh *m);
+/* Start atbalsts-relay (role atb_relay) on the service's database, prefix and stream, and
+ * wait until it is healthy (it has created the stream then). Aborts if it does not. */
+void mh_relay_start(mh *m);
+/* Stop the service and the relay, close the client, delete the stream, drop the database. */
 void mh_cleanup(mh *m);
+
+/* Poll `sql` (run as the superuser; its first value as int64, errors and no row count as
+ * -1) every 50 ms until it equals want or timeout_ms passes; the last value seen. */
+int64_t mh_wait_sql(mh *m, int64_t want, int timeout_ms, const char *sql);
 
 /* Send a request (kind "cmd" or "qry") to <prefix>.<kind>.<tenant>.means.<name>; the reply
  * bytes in a natsMsg the caller destroys. Fails the test when there is no reply. */

@@ -240,6 +240,9 @@ es_status es_txn_begin(es_store *es, es_txn **out, at_error *err);
  * the transaction: no BEGIN, COMMIT or asynchronous queries on it). A failed statement
  * there makes es_txn_commit() roll back and return ES_REFUSED. */
 PGconn *es_txn_conn(es_txn *t);
+/* The store the transaction came from: a consumer's handler, which gets only the
+ * transaction, reads other streams with it (es_read_stream sees committed events only). */
+es_store *es_txn_store(es_txn *t);
 /* Append inside the transaction (the same checks and results as es_append(); the
  * positions become visible at commit). Appends take the log lock until commit, so do
  * them last and commit at once: every other append waits meanwhile. */

@@ -75,6 +75,11 @@ PGconn *es_txn_conn(es_txn *t)
     return t ? t->c->pg : NULL;
 }
 
+es_store *es_txn_store(es_txn *t)
+{
+    return t ? t->es : NULL;
+}
+
 es_status es_txn_append(es_txn *t, const es_append_req *req, es_append_res *res, at_error *err)
 {
     if (res)

@@ -111,6 +111,11 @@ typedef struct svc_def {
     const char *const *migrations;
     size_t n_migrations;
     bool run_relay;                     /* this process also runs the log -> JetStream relay */
+    /* Optional: called once after the migrations and the event store are ready, before
+     * any command or consumer runs (means testing publishes its rule sets here, so a
+     * reader of the log finds them before the first decision). A code other than AT_OK
+     * stops the start (exit 1) with err logged. */
+    at_code (*start)(es_store *es, at_error *err);
 } svc_def;
 
 /* Run the service until SIGTERM/SIGINT. Returns the process exit code: 0 after a graceful

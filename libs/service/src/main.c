@@ -398,6 +398,10 @@ int svc_main(const svc_def *def, int argc, char **argv)
     }
     atomic_store(&s->pg_ok, true);
     check_role(s);
+    if (def->start && def->start(s->es, &err) != AT_OK) {
+        fail("cannot start: the service's start step failed", &err);
+        goto out;
+    }
 
     s->loop = uv_default_loop();
     uv_async_init(s->loop, &s->wake, on_wake);
