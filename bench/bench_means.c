@@ -8,6 +8,10 @@
  *             atbalsts-means: validate, lock the household, read its history, decide
  *             needy status and GMI, record the grants and append both decision events in
  *             one transaction, reply;
+ *   consumer  the same household mix as ApplicationCompleted events appended to the log
+ *             (as intake appends them), relayed to JetStream by atbalsts-relay, decided by
+ *             the service's durable consumer: from the first event appended to the last
+ *             decision in the log (event in -> decisions appended);
  *   pure      rules_decide() alone (libs/rules) on the same household mix, one thread,
  *             with the rule set loaded from the RuleSetPublished event the service wrote.
  *
@@ -17,8 +21,9 @@
  * decisions/s (events) and the ratios; it asserts nothing.
  *
  * Usage: bench_means [APPLICATIONS [CLIENTS]]   (default 2000 applications, 16 clients)
- * The service binary: ATB_MEANS_BIN, else ../services/means/atbalsts-means next to this
- * program's directory (the build tree's layout). Servers: ATB_PG_HOST, ATB_PG_PORT,
+ * The service binaries: ATB_MEANS_BIN and ATB_RELAY_BIN, else ../services/means/atbalsts-means
+ * and ../services/relay/atbalsts-relay next to this program's directory (the build tree's
+ * layout). Servers: ATB_PG_HOST, ATB_PG_PORT,
  * ATB_PG_SUPERUSER and ATB_NATS_URL as for the tests. It makes its own database and
  * subject prefix and removes them at the end.
  */
@@ -38,6 +43,7 @@
 #include "bus.h"
 #include "es.h"
 #include "rules.h"
+#include "atb/v1/intake.pb-c.h"
 #include "atb/v1/means.pb-c.h"
 
 static const char *env_or(const char *name, const char *def)
@@ -54,7 +60,7 @@ static double now_s(void)
 }
 
 /* What to undo when the program ends early: the service child and the database. */
-static pid_t service_pid;
+static pid_t service_pid, relay_pid;
 static char drop_sql[160], root_ci[512];
 
 static void die(const char *what, const char *why)
@@ -65,12 +71,14 @@ static void die(const char *what, const char *why)
 
 static void undo(void)
 {
-    if (service_pid > 0) {
-        kill(service_pid, SIGTERM);
-        int st;
-        waitpid(service_pid, &st, 0);
-        service_pid = 0;
-    }
+    pid_t *pids[2] = {&service_pid, &relay_pid};
+    for (int i = 0; i < 2; i++)
+        if (*pids[i] > 0) {
+            kill(*pids[i], SIGTERM);
+            int st;
+            waitpid(*pids[i], &st, 0);
+            *pids[i] = 0;
+        }
     if (drop_sql[0]) {
         PGconn *c = PQconnectdb(root_ci);
         PQclear(PQexec(c, drop_sql));
@@ -253,10 +261,10 @@ static void *client_run(void *p)
     return NULL;
 }
 
-static pid_t start_service(const char *exe, const char *db, const char *admin)
+static pid_t start_service(const char *exe, const char *role, const char *db, const char *admin)
 {
     char pg[512], env_pg[600], env_admin[600], env_prefix[128], env_stream[128], env_nats[300], env_workers[64];
-    conninfo(pg, sizeof pg, "atb_means", db);
+    conninfo(pg, sizeof pg, role, db);
     snprintf(env_pg, sizeof env_pg, "ATB_PG_URL=%s", pg);
     snprintf(env_admin, sizeof env_admin, "ATB_PG_ADMIN_URL=%s", admin);
     snprintf(env_prefix, sizeof env_prefix, "ATB_PREFIX=%s", prefix);
@@ -309,6 +317,97 @@ static void *append_run(void *p)
             die("es_append", err.message);
     }
     return NULL;
+}
+
+/* ---- the consumer: ApplicationCompleted events in -------------------------------------- */
+
+struct completer {
+    es_store *es;
+    unsigned first, count;
+};
+
+static void *complete_run(void *p)
+{
+    struct completer *c = p;
+    app_msg *a = malloc(sizeof *a);
+    for (unsigned i = 0; i < c->count; i++) {
+        build(a, mix(c->first + i));
+        Atb__V1__ApplicationCompleted ac = ATB__V1__APPLICATION_COMPLETED__INIT;
+        ac.application_id = a->app_id;
+        ac.application = &a->app;
+        ac.household = &a->hh;
+        uint8_t buf[8192];
+        size_t len = atb__v1__application_completed__get_packed_size(&ac);
+        if (len > sizeof buf)
+            die("ApplicationCompleted", "too large");
+        atb__v1__application_completed__pack(&ac, buf);
+        char stream[64];
+        snprintf(stream, sizeof stream, "application-%s", a->app_id);
+        es_event_in ev = {.type = "ApplicationCompleted", .payload = buf, .payload_len = len};
+        es_append_req req = {.tenant = "daugavpils", .stream_id = stream, .expected_version = ES_VERSION_ANY,
+                             .command_id = a->cmd_id, .actor = "user:bench", .events = &ev, .n_events = 1};
+        es_append_res res;
+        at_error err;
+        if (es_append(c->es, &req, &res, &err) != ES_OK)
+            die("es_append", err.message);
+    }
+    free(a);
+    return NULL;
+}
+
+static int64_t sql_int(const char *ci, const char *sql)
+{
+    PGconn *c = PQconnectdb(ci);
+    PGresult *r = PQexec(c, sql);
+    int64_t v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+                                                                          : -1;
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+/* Append n ApplicationCompleted from `clients` threads; wait until the consumer has
+ * decided all of them (2 decision events each, or a dead letter). Returns the seconds from
+ * the first append to the last decision; *t_in gets the seconds the appends took. */
+static double consume(const char *pg, const char *admin, unsigned first, unsigned n, int clients, double *t_in,
+                      long *decided)
+{
+    es_config cfg = {.conninfo = pg, .pool_size = 4, .application_name = "bench_means_in"};
+    es_store *es = NULL;
+    at_error err;
+    if (es_open(&es, &cfg, &err) != ES_OK)
+        die("es_open", err.message);
+    int64_t before = sql_int(admin, "SELECT count(*) FROM atb.events WHERE category = 'decision'");
+    pthread_t th[256];
+    struct completer cc[256];
+    unsigned per = n / (unsigned)clients, extra = n % (unsigned)clients;
+    double t0 = now_s();
+    for (int i = 0; i < clients; i++) {
+        cc[i] = (struct completer){.es = es, .first = first, .count = per + ((unsigned)i < extra)};
+        first += cc[i].count;
+        pthread_create(&th[i], NULL, complete_run, &cc[i]);
+    }
+    for (int i = 0; i < clients; i++)
+        pthread_join(th[i], NULL);
+    *t_in = now_s() - t0;
+    es_close(es);
+    int64_t want = before + 2 * (int64_t)n, got = before;
+    double last = now_s();
+    while (got < want) {
+        struct timespec ts = {0, 20000000L};
+        nanosleep(&ts, NULL);
+        int64_t now = sql_int(admin, "SELECT count(*) FROM atb.events WHERE category = 'decision'");
+        int64_t dead = sql_int(admin, "SELECT count(*) FROM atb.dead_letters");
+        if (now > got)
+            last = now_s();
+        got = now;
+        if (got + 2 * dead >= want)
+            break;
+        if (now_s() - last > 30)
+            die("consumer", "no progress for 30 s");
+    }
+    *decided = (long)(got - before);
+    return now_s() - t0;
 }
 
 /* ---- the pure calculation --------------------------------------------------------------- */
@@ -373,10 +472,17 @@ int main(int argc, char **argv)
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     self[sl > 0 ? sl : 0] = 0;
     snprintf(exe, sizeof exe, "%s", env_or("ATB_MEANS_BIN", ""));
+    char relay[4200];
+    snprintf(relay, sizeof relay, "%s", env_or("ATB_RELAY_BIN", ""));
+    char *dir = dirname(self);
     if (!exe[0])
-        snprintf(exe, sizeof exe, "%s/../services/means/atbalsts-means", dirname(self));
+        snprintf(exe, sizeof exe, "%s/../services/means/atbalsts-means", dir);
+    if (!relay[0])
+        snprintf(relay, sizeof relay, "%s/../services/relay/atbalsts-relay", dir);
     if (access(exe, X_OK) != 0)
         die(exe, "not found (build the atb_means target, or set ATB_MEANS_BIN)");
+    if (access(relay, X_OK) != 0)
+        die(relay, "not found (build the atb_relay target, or set ATB_RELAY_BIN)");
 
     const char *super = env_or("ATB_PG_SUPERUSER", "postgres");
     char db[64], admin[512], root[512];
@@ -398,7 +504,8 @@ int main(int argc, char **argv)
                      .name = "bench_means"};
     if (bus_connect(&client, &bc, &err) != AT_OK)
         die("bus_connect", err.message);
-    service_pid = start_service(exe, db, admin);
+    service_pid = start_service(exe, "atb_means", db, admin);
+    relay_pid = start_service(relay, "atb_relay", db, admin);
 
     /* wait until it answers; the first request also publishes the rule sets */
     struct client_arg warm = {.first = 0, .count = 1};
@@ -474,6 +581,11 @@ int main(int argc, char **argv)
     double t_append = now_s() - t0;
     es_close(es);
 
+    /* ---- consumer: the same mix as intake's ApplicationCompleted events */
+    double t_in = 0;
+    long consumed = 0;
+    double t_consume = consume(pg, admin, n + 1, n, clients, &t_in, &consumed);
+
     /* ---- pure */
     double t_pure;
     long pure_decisions = pure(set, n, &t_pure);
@@ -487,7 +599,11 @@ int main(int argc, char **argv)
     printf("  %-62s %12.0f events/s\n", "baseline: es_append, 1 event per append, same threads", app_rate);
     printf("  %-62s %12.0f decisions/s  (%.0f applications/s, %ld errors)\n",
            "service: AssessApplication request -> 2 decisions appended -> reply", svc_dec, svc_apps, errors);
+    printf("  %-62s %12.0f decisions/s  (%.0f applications/s; input appended at %.0f events/s)\n",
+           "consumer: ApplicationCompleted appended -> relay -> decided", (double)consumed / t_consume,
+           (double)n / t_consume, (double)n / t_in);
     printf("  %-62s %12.0f decisions/s\n", "pure: rules_decide alone, 1 thread", pure_rate);
+    printf("  ratio consumer / baseline append: %.3f\n", ((double)consumed / t_consume) / app_rate);
     printf("  ratio service / baseline append: %.3f (decision events/s over single-event appends/s)\n",
            svc_dec / app_rate);
     printf("  ratio service / pure calculation: %.4f\n", svc_dec / pure_rate);

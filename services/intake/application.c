@@ -10,6 +10,7 @@
  *   (consumer intake-decisions) ApplicationDecided    [DECIDED]    when decision-<id> is written
  *   FileAppeal (appeal.c)      ApplicationAppealed    [APPEALED]
  *   WithdrawApplication        ApplicationWithdrawn   [WITHDRAWN]
+ *   RecordReceipts             ReceiptsSubmitted      (after the decision: proof of use handed in)
  *
  * ApplicationCompleted carries the household exactly as means testing reads it
  * (atb.v1.Household of means.proto): the members on the received date with the facts of
@@ -80,6 +81,8 @@ at_code application_fold(svc_request *req, const char *id, application_state *ou
             out->status = ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_COMPLETE;
         } else if (strcmp(e->type, "ApplicationDecided") == 0) {
             out->status = ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_DECIDED;
+        } else if (strcmp(e->type, "ReceiptsSubmitted") == 0) {
+            out->receipts = true;
         } else if (strcmp(e->type, "ApplicationWithdrawn") == 0) {
             out->status = ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_WITHDRAWN;
         } else if (strcmp(e->type, "ApplicationAppealed") == 0) {
@@ -644,6 +647,52 @@ static at_code build_household(svc_request *req, const application_state *a, at_
     return AT_OK;
 }
 
+/* The applications whose receipts were handed in: those the command lists, and every
+ * application of the household with ReceiptsSubmitted in its stream. */
+static at_code receipts_of_household(svc_request *req, const char *household,
+                                     const Atb__V1__CompleteApplication *c, char ***out, size_t *n, at_error *err)
+{
+    es_txn *t = NULL;
+    at_code code = intake_begin(req, &t, err);
+    if (code != AT_OK)
+        return code;
+    const char *p[2] = {req->tenant, household};
+    PGresult *r = PQexecParams(es_txn_conn(t),
+                               "SELECT application_id::text FROM intake.links WHERE tenant = $1 AND "
+                               "household_key = $2::uuid AND kind = 'application' ORDER BY stream_id",
+                               2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        code = intake_pg_failed(r, "read the household's applications", err);
+        PQclear(r);
+        es_txn_rollback(t);
+        return code;
+    }
+    es_txn_rollback(t);
+    size_t rows = (size_t)PQntuples(r);
+    char **ids = at_arena_alloc(req->arena, (rows + c->n_receipts_submitted + 1) * sizeof *ids);
+    if (!ids) {
+        PQclear(r);
+        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+    }
+    *n = 0;
+    for (size_t i = 0; i < c->n_receipts_submitted; i++)
+        ids[(*n)++] = c->receipts_submitted[i];
+    for (size_t i = 0; i < rows && code == AT_OK; i++) {
+        const char *id = PQgetvalue(r, (int)i, 0);
+        application_state other;
+        if ((code = application_fold(req, id, &other, err)) != AT_OK)
+            break;
+        bool listed = false;
+        for (size_t k = 0; k < *n && !listed; k++)
+            listed = strcmp(ids[k], id) == 0;
+        if (other.receipts && !listed)
+            ids[(*n)++] = at_arena_strdup(req->arena, id);
+    }
+    PQclear(r);
+    *out = ids;
+    return code;
+}
+
 at_code application_complete(svc_request *req, ProtobufCMessage **reply, at_error *err)
 {
     const Atb__V1__CompleteApplication *c = (const Atb__V1__CompleteApplication *)req->msg;
@@ -664,6 +713,10 @@ at_code application_complete(svc_request *req, ProtobufCMessage **reply, at_erro
         if ((code = intake_check_key(c->receipts_submitted[i], f, true, err)) != AT_OK)
             return code;
     }
+    char **receipts = NULL;
+    size_t n_receipts = 0;
+    if ((code = receipts_of_household(req, a.received->household_key, c, &receipts, &n_receipts, err)) != AT_OK)
+        return code;
     if (!a.declaration) {
         at_error_set(err, AT_CONFLICT, "application_id", "the application has no declaration");
         at_error_detail(err, "Means testing needs the household's declaration of incomes and assets.");
@@ -682,8 +735,8 @@ at_code application_complete(svc_request *req, ProtobufCMessage **reply, at_erro
     app->submitted = r->received;
     app->decision_date = c->decision_date;
     app->applicant = r->applicant;
-    app->n_receipts_submitted = c->n_receipts_submitted;
-    app->receipts_submitted = c->receipts_submitted;
+    app->n_receipts_submitted = n_receipts;
+    app->receipts_submitted = receipts;
     app->asks = at_arena_alloc(req->arena, (r->n_asks + 1) * sizeof *app->asks);
     ev.service_asks = at_arena_alloc(req->arena, (r->n_asks + 1) * sizeof *ev.service_asks);
     if (!app->asks || !ev.service_asks)
@@ -740,6 +793,43 @@ at_code application_withdraw(svc_request *req, ProtobufCMessage **reply, at_erro
     return append_one(req, t, stream, a.version, &ev.base, "ApplicationWithdrawn", c->application_id, reply, err);
 }
 
+/* ---- RecordReceipts ---- */
+
+at_code application_receipts(svc_request *req, ProtobufCMessage **reply, at_error *err)
+{
+    const Atb__V1__RecordReceipts *c = (const Atb__V1__RecordReceipts *)req->msg;
+    application_state a;
+    char stream[64];
+    at_code code = load(req, c->application_id, &a, stream, err);
+    if (code != AT_OK)
+        return code;
+    at_date on;
+    if ((code = intake_check_date(c->submitted_on, "submitted_on", true, true, &on, err)) != AT_OK ||
+        (code = intake_check_text(c->note, "note", INTAKE_TEXT_MAX, false, err)) != AT_OK)
+        return code;
+    if (a.status != ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_DECIDED &&
+        a.status != ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_APPEALED) {
+        at_error_set(err, AT_CONFLICT, "application_id", "the application is %s", status_name(a.status));
+        at_error_detail(err, "Receipts prove the use of what a decided application granted.");
+        return AT_CONFLICT;
+    }
+    if (a.receipts) {
+        at_error_set(err, AT_CONFLICT, "application_id", "the receipts were recorded already");
+        return AT_CONFLICT;
+    }
+    es_txn *t = NULL;
+    if ((code = intake_begin(req, &t, err)) != AT_OK)
+        return code;
+    char note[37];
+    if ((code = note_put(req, t, "note", c->note, note, err)) != AT_OK)
+        return code;
+    Atb__V1__ReceiptsSubmitted ev = ATB__V1__RECEIPTS_SUBMITTED__INIT;
+    ev.application_id = c->application_id;
+    ev.submitted_on = c->submitted_on;
+    ev.note = note;
+    return append_one(req, t, stream, a.version, &ev.base, "ReceiptsSubmitted", c->application_id, reply, err);
+}
+
 /* ---- GetApplication ---- */
 
 static bool is_decision_type(const char *type)
@@ -771,6 +861,7 @@ at_code application_get(svc_request *req, ProtobufCMessage **reply, at_error *er
     v->version = a.version;
     v->n_appeals = a.n_appeals;
     v->appeals = a.appeals;
+    v->receipts_submitted = a.receipts;
     if (a.status == ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_INCOMPLETE && a.incomplete) {
         v->n_missing = a.incomplete->n_missing;
         v->missing = a.incomplete->missing;

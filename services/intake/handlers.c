@@ -24,6 +24,7 @@ const svc_command intake_commands[] = {
     {"MarkApplicationIncomplete", &atb__v1__mark_application_incomplete__descriptor, application_incomplete, 0},
     {"CompleteApplication", &atb__v1__complete_application__descriptor, application_complete, 0},
     {"WithdrawApplication", &atb__v1__withdraw_application__descriptor, application_withdraw, 0},
+    {"RecordReceipts", &atb__v1__record_receipts__descriptor, application_receipts, 0},
     {"GetApplication", &atb__v1__get_application__descriptor, application_get, SVC_QUERY},
     {"RecordHomeVisit", &atb__v1__record_home_visit__descriptor, visit_record, 0},
     {"MakeAgreement", &atb__v1__make_agreement__descriptor, agreement_make, 0},

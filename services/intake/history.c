@@ -135,6 +135,11 @@ static const char *summarise(svc_request *req, const es_event *e, int64_t *corre
     } else if (strcmp(t, "ApplicationWithdrawn") == 0) {
         UNPACK(Atb__V1__ApplicationWithdrawn, atb__v1__application_withdrawn__descriptor);
         at_buf_printf(&b, "withdrawn on %s; reason: %s", d(v->on, x), note_get(req, v->reason_note));
+    } else if (strcmp(t, "ReceiptsSubmitted") == 0) {
+        UNPACK(Atb__V1__ReceiptsSubmitted, atb__v1__receipts_submitted__descriptor);
+        at_buf_printf(&b, "receipts handed in on %s", d(v->submitted_on, x));
+        if (v->note[0])
+            at_buf_printf(&b, "; %s", note_get(req, v->note));
     } else if (strcmp(t, "ApplicationAppealed") == 0) {
         UNPACK(Atb__V1__ApplicationAppealed, atb__v1__application_appealed__descriptor);
         at_buf_printf(&b, "appealed to the %s on %s", v->body == ATB__V1__APPEAL_BODY__APPEAL_BODY_COURT ? "court" : "council",

@@ -204,6 +204,7 @@ at_code application_incomplete(svc_request *req, ProtobufCMessage **reply, at_er
 at_code application_complete(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code application_withdraw(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code application_get(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code application_receipts(svc_request *req, ProtobufCMessage **reply, at_error *err);
 /* Consumer "intake-decisions": decision events -> ApplicationDecided. */
 at_code application_on_decision(void *ctx, es_txn *txn, const es_event *ev, at_error *err);
 
@@ -214,6 +215,7 @@ typedef struct application_state {
     Atb__V1__DeclarationSubmitted *declaration;   /* the latest, or NULL */
     Atb__V1__ApplicationIncomplete *incomplete;   /* the latest, or NULL */
     bool completed;
+    bool receipts;                      /* ReceiptsSubmitted recorded */
     size_t n_appeals;
     char **appeals;
 } application_state;

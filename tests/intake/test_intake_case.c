@@ -893,6 +893,27 @@ static void appeals_duties_corrections_and_withdrawal(void **state)
     assert_int_equal(av->n_appeals, 2);
     protobuf_c_message_free_unpacked(&av->base, NULL);
 
+    /* Receipts of the decided application: a later application hands them to means. */
+    Atb__V1__Date handed = D(2019, 4, 1);
+    Atb__V1__RecordReceipts rr = ATB__V1__RECORD_RECEIPTS__INIT;
+    rr.meta = meta(0);
+    rr.application_id = app;
+    rr.submitted_on = &handed;
+    ok("RecordReceipts", &rr.base, NULL);
+    rr.meta = meta(0);
+    refused("RecordReceipts", &rr.base, ATB__V1__ERROR_CODE__CONFLICT, "application_id");
+    char app3[37];
+    submit(a, hh, ATB__V1__ASK_KIND__ASK_KIND_LOW_INCOME_STATUS, app3);
+    ca.meta = meta(0);
+    ca.application_id = app3;
+    ok("CompleteApplication", &ca.base, NULL);
+    snprintf(stream, sizeof stream, "application-%s", app3);
+    done = (Atb__V1__ApplicationCompleted *)event_of(stream, "ApplicationCompleted",
+                                                     &atb__v1__application_completed__descriptor);
+    assert_int_equal(done->application->n_receipts_submitted, 1);
+    assert_string_equal(done->application->receipts_submitted[0], app);
+    protobuf_c_message_free_unpacked(&done->base, NULL);
+
     /* A correction of the person: the identity changes, the event says who and why. */
     Atb__V1__Date born = D(1975, 2, 3);
     Atb__V1__CorrectPerson cp = ATB__V1__CORRECT_PERSON__INIT;
