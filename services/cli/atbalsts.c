@@ -1,15 +1,19 @@
 /*
  * atbalsts.c -- the caseworker's command line: global options, the command table, and
- * the helpers every command shares (connect, call a service, print errors and JSON).
+ * what every command shares: connect, call a service, send a command with its id, print
+ * a reply, an error or JSON, dispatch a group's sub-commands and parse their common
+ * options.
  *
  * To add a command group: 3 things to do.
- *  1. A file cli_<group>.c with int cli_<group>(cli *, int, char **) and its --help.
+ *  1. A file cli_<group>.c with int cli_<group>(cli *, int, char **) calling
+ *     cli_dispatch() with its table of sub-commands (name, function, synopsis, help).
  *  2. Its declaration in cli.h and a row in `commands` below.
- *  3. Its section in docs/cli.md.
+ *  3. Its section in docs/cli.md (and its sub-commands in tests/cli/test_usage.c).
  */
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +25,19 @@ static const struct {
     int (*fn)(cli *, int, char **);
     const char *help;
 } commands[] = {
-    {"person", cli_person, "register and show persons"},
+    {"person", cli_person, "register, find, show and correct persons; record their facts"},
+    {"household", cli_household, "create households, add and remove members, show one as of a date"},
+    {"application", cli_application, "submit, declare, complete, withdraw and show applications"},
+    {"visit", cli_visit, "record a home visit"},
+    {"agreement", cli_agreement, "make a co-operation agreement, record the outcome of a duty"},
+    {"appeal", cli_appeal, "file and decide appeals against decisions"},
+    {"case", cli_case, "open, change and log cases; show a case's history"},
     {"demo", cli_demo, "drive a realistic demo workload through the command API"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: atbalsts [--nats URL] [--tenant T] [--json] <command> [args]\n\n"
+    fprintf(f, "usage: atbalsts [--nats URL] [--tenant T] [--json] [--verbose] <command> [args]\n\n"
                "global options (flags win over the environment):\n"
                "  --nats URL     NATS server (ATB_NATS_URL, default nats://127.0.0.1:4222;\n"
                "                 ATB_NATS_USER and ATB_NATS_PASSWORD when it asks for them)\n"
@@ -35,10 +45,14 @@ static void usage(FILE *f)
                "  --prefix P     subject prefix (ATB_PREFIX, default atb)\n"
                "  --actor A      who gives the commands (ATB_ACTOR, default user:$USER)\n"
                "  --json         machine-readable output, one JSON object per line\n"
+               "  --verbose      print the command id of each command (on stderr) and more detail\n"
+               "  --command-id U send the command with this id: a retry of a command whose answer\n"
+               "                 was lost is recognised and answered with its first result\n"
                "  --help         this text\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'atbalsts <command> --help' describes each command.\n"
+               "The options --json, --verbose and --command-id may also follow the command.\n"
                "exit codes: 0 done, 1 usage error, 2 refused by a service, 3 a service or NATS\n"
                "could not be reached.\n");
 }
@@ -133,6 +147,8 @@ int cli_print_error(const cli *c, const Atb__V1__Error *e, const char *key)
                                 e->detail, "hint", e->hint, "field", e->field);
         if (err && key && *key)
             json_object_set_new(err, "key", json_string(key));
+        if (err && c->last_id[0])
+            json_object_set_new(err, "command_id", json_string(c->last_id));
         cli_print_json(err ? json_pack("{s:o}", "error", err) : NULL);
     }
     return CLI_REFUSED;
@@ -143,6 +159,160 @@ void cli_meta(const cli *c, Atb__V1__CommandMeta *meta, char id[37])
     at_uuid_v4(id);
     meta->command_id = id;
     meta->actor = (char *)c->actor;
+}
+
+int cli_command_id(cli *c, const char *name, ProtobufCMessage *msg, Atb__V1__CommandMeta *meta, const char *id,
+                   Atb__V1__CommandReply **reply)
+{
+    snprintf(c->last_id, sizeof c->last_id, "%s", id);
+    meta->command_id = c->last_id;
+    meta->actor = (char *)c->actor;
+    if (c->verbose)
+        fprintf(stderr, "atbalsts: %s: command id %s\n", name, c->last_id);
+    ProtobufCMessage *m = NULL;
+    *reply = NULL;
+    int rc = cli_connect(c);
+    if (rc != CLI_OK)
+        return rc;   /* nothing was sent */
+    rc = cli_call(c, "cmd", c->tenant, "intake", name, msg, &atb__v1__command_reply__descriptor, &m);
+    *reply = (Atb__V1__CommandReply *)m;
+    /* Sent, but no answer: it may have been done and only the answer lost. The same id
+     * makes a retry safe (the service answers a repeated id with its first result). */
+    if (rc == CLI_UNREACHABLE)
+        fprintf(stderr, "HINT:  To retry without doing it twice, repeat the command with --command-id %s\n",
+                c->last_id);
+    return rc;
+}
+
+int cli_command(cli *c, const char *name, ProtobufCMessage *msg, Atb__V1__CommandMeta *meta,
+                Atb__V1__CommandReply **reply)
+{
+    char id[37];
+    if (c->command_id)
+        snprintf(id, sizeof id, "%s", c->command_id);
+    else
+        at_uuid_v4(id);
+    return cli_command_id(c, name, msg, meta, id, reply);
+}
+
+int cli_print_reply(const cli *c, const Atb__V1__CommandReply *r, const char *done, const char *key_name,
+                    const char *key)
+{
+    const char *k = r->key && *r->key ? r->key : key ? key : "";
+    if (cli_refused(r->error))
+        return cli_print_error(c, r->error, r->key);
+    if (c->json) {
+        cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:s}", key_name, k, "stream_id", r->stream_id,
+                                 "version", (json_int_t)r->version, "position", (json_int_t)r->first_position,
+                                 "last_position", (json_int_t)r->last_position, "duplicate", (int)r->duplicate,
+                                 "command_id", c->last_id));
+        return CLI_OK;
+    }
+    printf("%s %s\n  stream %s, version %lld, log position %lld\n", done, k, r->stream_id, (long long)r->version,
+           (long long)r->first_position);
+    if (r->duplicate)
+        printf("  (this command was done before: this is its first result)\n");
+    if (c->verbose)
+        printf("  command id %s\n", c->last_id);
+    return CLI_OK;
+}
+
+void cli_sub_usage(const cli_sub *s, FILE *f)
+{
+    fprintf(f, "usage: atbalsts %s\n\n%s", s->synopsis, s->help);
+    fprintf(f, "\nalso: --json (output as JSON), --verbose, --command-id UUID (retry a command), --help\n");
+}
+
+int cli_dispatch(cli *c, const char *group, const char *about, const cli_sub *subs, size_t n, int argc,
+                 char **argv)
+{
+    bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                              strcmp(argv[1], "help") == 0);
+    if (argc >= 2 && !help) {
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(argv[1], subs[i].name) == 0)
+                return subs[i].fn(c, &subs[i], argc - 1, argv + 1);
+        fprintf(stderr, "atbalsts: unknown %s command \"%s\"\n\n", group, argv[1]);
+    }
+    FILE *f = help ? stdout : stderr;
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s atbalsts %s\n", i == 0 ? "usage:" : "      ", subs[i].synopsis);
+    fprintf(f, "\n%s\n'atbalsts %s <command> --help' describes each command.\n", about, group);
+    return help ? CLI_OK : CLI_USAGE;
+}
+
+int cli_usage_error(const cli_sub *s, const char *fmt, ...)
+{
+    va_list ap;
+    /* the synopsis starts with "<group> <sub>": name the command by those two words */
+    const char *sp = strchr(s->synopsis, ' ');
+    sp = sp ? strchr(sp + 1, ' ') : NULL;
+    int len = sp ? (int)(sp - s->synopsis) : (int)strlen(s->synopsis);
+    fprintf(stderr, "atbalsts: %.*s: ", len, s->synopsis);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_USAGE;
+}
+
+int cli_option(cli *c, const cli_sub *s, int o, const char *arg)
+{
+    switch (o) {
+    case 'h': cli_sub_usage(s, stdout); return CLI_OK;
+    case CLI_OPT_JSON: c->json = true; return CLI_NEXT;
+    case CLI_OPT_VERBOSE: c->verbose = true; return CLI_NEXT;
+    case CLI_OPT_COMMAND_ID:
+        if (!at_uuid_valid(arg))
+            return cli_usage_error(s, "--command-id \"%s\" is not a UUID", arg);
+        c->command_id = arg;
+        return CLI_NEXT;
+    default:
+        /* getopt has said what is wrong */
+        cli_sub_usage(s, stderr);
+        return CLI_USAGE;
+    }
+}
+
+int cli_bare_word(const cli_sub *s, cli_bare *b, cli_list *prev, const char *w, int max)
+{
+    if (prev) {
+        b->last = prev;
+        return cli_list_opt(s, b, prev, w);
+    }
+    if (b->n >= max || b->n >= (int)(sizeof b->pos / sizeof b->pos[0]))
+        return cli_usage_error(s, "unexpected argument \"%s\"", w);
+    b->pos[b->n++] = w;
+    return CLI_NEXT;
+}
+
+int cli_list_opt(const cli_sub *s, cli_bare *b, cli_list *l, const char *arg)
+{
+    if (!cli_list_add(l, arg)) {
+        fprintf(stderr, "atbalsts: out of memory\n");
+        return CLI_USAGE;
+    }
+    b->last = l;
+    (void)s;
+    return CLI_NEXT;
+}
+
+int cli_opt_date(const cli_sub *s, const char *opt, const char *arg, Atb__V1__Date *out)
+{
+    at_error err;
+    at_error_clear(&err);
+    if (cli_date_parse(arg, opt, out, &err) != AT_OK)
+        return cli_usage_error(s, "--%s \"%s\": %s (expected YYYY-MM-DD)", opt, arg, err.message);
+    return CLI_NEXT;
+}
+
+int cli_opt_int64(const cli_sub *s, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out)
+{
+    at_error err;
+    at_error_clear(&err);
+    if (cli_int64_parse(arg, opt, min, max, out, &err) != AT_OK)
+        return cli_usage_error(s, "--%s \"%s\": %s", opt, arg, err.message);
+    return CLI_NEXT;
 }
 
 int main(int argc, char **argv)
@@ -156,7 +326,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"nats", required_argument, 0, 'n'}, {"tenant", required_argument, 0, 't'},
         {"prefix", required_argument, 0, 'p'}, {"actor", required_argument, 0, 'a'},
-        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'}, {"verbose", no_argument, 0, 'v'},
+        {"command-id", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int o;
     /* '+': stop at the first non-option, which is the command. */
     while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -166,6 +337,14 @@ int main(int argc, char **argv)
         case 'p': c.prefix = optarg; break;
         case 'a': c.actor = optarg; break;
         case 'j': c.json = true; break;
+        case 'v': c.verbose = true; break;
+        case 'i':
+            if (!at_uuid_valid(optarg)) {
+                fprintf(stderr, "atbalsts: --command-id \"%s\" is not a UUID\n", optarg);
+                return CLI_USAGE;
+            }
+            c.command_id = optarg;
+            break;
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;
         }
