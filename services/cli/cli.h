@@ -113,6 +113,16 @@ int cli_appeal(cli *c, int argc, char **argv);        /* cli_appeal.c */
 int cli_case(cli *c, int argc, char **argv);          /* cli_case.c */
 int cli_demo(cli *c, int argc, char **argv);          /* cli_demo.c */
 
+/* cli_demo_cases.c: the demo's caseload: households of the registered persons apply, are
+ * visited, completed and decided. summary NULL: a text summary on stdout; else the figures
+ * are added to it under "cases". *ok: every household's commands were accepted and every
+ * application was decided. Returns CLI_OK or CLI_UNREACHABLE. */
+typedef struct demo_person {
+    char key[37];
+    at_date birth;
+} demo_person;
+int cli_demo_cases(cli *c, const demo_person *p, int n, uint64_t seed, long clients, json_t *summary, bool *ok);
+
 /* ---- sub-commands (atbalsts.c) --------------------------------------------------------- */
 
 typedef struct cli_sub {

@@ -13,14 +13,17 @@
  * 4. Wait until the reporting projection has passed the last position the replies named,
  *    and print the summary: registered, refused by reason, commands/s, latency p50/p99,
  *    and whether the projection holds as many new persons as were registered.
+ * 5. The caseload (cli_demo_cases.c): households of the new residents apply, are visited,
+ *    completed, and decided by means testing; the decisions are tallied.
  *
  * The same --seed gives the same residents, so a second run with the same seed on the
  * same database is refused as CONFLICT throughout (and says so). Without --seed one is
  * drawn from the clock and printed.
  *
  * Exit: 0 when every command was answered, each deliberate bad command was refused with
- * its expected code, no resident was refused for anything but CONFLICT, and the
- * projection caught up equal; 2 otherwise; 3 when a service could not be reached.
+ * its expected code, no resident was refused for anything but CONFLICT, the projection
+ * caught up equal, and every household's application was accepted and decided; 2
+ * otherwise; 3 when a service could not be reached.
  */
 #include "cli.h"
 
@@ -126,6 +129,7 @@ typedef struct outcome {
     at_code code;             /* AT_OK, a refusal's code, or -1 when unanswered */
     int64_t last_position;
     int64_t latency_us;
+    char key[37];             /* the person key when registered */
 } outcome;
 
 /* A deliberate bad command's answer, as the caseworker would see it (on stdout: it is
@@ -178,6 +182,7 @@ static outcome register_one(cli *c, const resident *r, const char *tenant, bool 
     } else {
         o.code = AT_OK;
         o.last_position = rep->last_position;
+        snprintf(o.key, sizeof o.key, "%s", rep->key ? rep->key : "");
     }
     protobuf_c_message_free_unpacked(m, NULL);
     return o;
@@ -238,14 +243,18 @@ static void sleep_ms(int ms)
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f, "usage: atbalsts demo [--persons N] [--seed S] [--clients C]\n\n"
+    fprintf(f, "usage: atbalsts demo [--persons N] [--seed S] [--clients C] [--no-cases]\n\n"
                "Registers N generated residents of the --tenant municipality through the\n"
                "command API from C concurrent clients, sends three commands that must be\n"
                "refused and shows the answers, waits for the reporting projection to catch up\n"
-               "and prints a summary (with --json: one JSON object).\n"
+               "and prints a summary. Then the caseload: the new residents form households\n"
+               "that apply for needy status, low-income status and GMI (2020 dates), with\n"
+               "declarations and home visits; means testing decides each one, and the demo\n"
+               "tallies the decisions (with --json: one JSON object for everything).\n"
                "  --persons N   residents to register (default 500, at most 1000000)\n"
                "  --seed S      the same seed gives the same residents (default: from the clock)\n"
-               "  --clients C   requests in flight at once (default 16, at most 256)\n");
+               "  --clients C   requests in flight at once (default 16, at most 256)\n"
+               "  --no-cases    registrations only\n");
 }
 
 /* ---- the demo ---- */
@@ -255,8 +264,10 @@ int cli_demo(cli *c, int argc, char **argv)
     static const struct option opts[] = {{"persons", required_argument, 0, 'n'},
                                          {"seed", required_argument, 0, 's'},
                                          {"clients", required_argument, 0, 'c'},
+                                         {"no-cases", no_argument, 0, 'x'},
                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     long n = 500, clients = 16;
+    bool cases = true;
     uint64_t seed = (uint64_t)(at_now_us() % 1000000);
     char *end;
     int o;
@@ -266,6 +277,7 @@ int cli_demo(cli *c, int argc, char **argv)
         case 'n': n = strtol(optarg, &end, 10); if (*end) n = -1; break;
         case 's': seed = strtoull(optarg, &end, 10); if (*end) { n = -1; } break;
         case 'c': clients = strtol(optarg, &end, 10); if (*end) clients = -1; break;
+        case 'x': cases = false; break;
         case 'h': demo_usage(stdout); return CLI_OK;
         default: demo_usage(stderr); return CLI_USAGE;
         }
@@ -382,6 +394,7 @@ int cli_demo(cli *c, int argc, char **argv)
     bool caught_up = rc == CLI_OK && pos >= last_pos;
     bool equal = caught_up && after - before == registered;
 
+    json_t *summary = NULL;
     qsort(lat, (size_t)n, sizeof *lat, cmp64);
     double p50 = (double)lat[(n - 1) / 2] / 1000.0, p99 = (double)lat[(size_t)((double)(n - 1) * 0.99)] / 1000.0;
     double rate = (double)n / secs;
@@ -391,13 +404,13 @@ int cli_demo(cli *c, int argc, char **argv)
         for (int k = 1; k <= AT_UNKNOWN_COMMAND; k++)
             if (by_code[k])
                 json_object_set_new(refused, at_code_name((at_code)k), json_integer(by_code[k]));
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:f, s:f, s:f, s:I, s:I, s:b}", "tenant",
+        summary = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:f, s:f, s:f, s:I, s:I, s:b}", "tenant",
                                  c->tenant, "seed", (json_int_t)seed, "residents", (json_int_t)n, "registered",
                                  (json_int_t)registered, "unanswered", (json_int_t)unanswered, "refused", refused,
                                  "clients", (json_int_t)clients, "commands_per_second", rate, "latency_p50_ms",
                                  p50, "latency_p99_ms", p99, "projection_added", (json_int_t)(after - before),
                                  "projection_position", (json_int_t)pos, "projection_equals_registered",
-                                 (int)equal));
+                                 (int)equal);
     } else {
         printf("\ndemo summary (%s, seed %llu)\n", c->tenant, (unsigned long long)seed);
         printf("  residents sent          %ld\n", n);
@@ -419,6 +432,20 @@ int cli_demo(cli *c, int argc, char **argv)
                      : caught_up ? "NOT equal to the registered (another client was registering too?)"
                                  : "did not catch up within 60 s");
     }
+    bool cases_ok = true;
+    if (rc == CLI_OK && cases && registered > 0) {
+        demo_person *dp = calloc((size_t)registered, sizeof *dp);
+        int k = 0;
+        for (long i = 0; dp && i < n; i++)
+            if (out[i].code == AT_OK && out[i].key[0]) {
+                snprintf(dp[k].key, sizeof dp[k].key, "%s", out[i].key);
+                dp[k++].birth = res[i].birth;
+            }
+        rc = dp ? cli_demo_cases(c, dp, k, seed, clients, summary, &cases_ok) : CLI_USAGE;
+        free(dp);
+    }
+    if (summary)
+        cli_print_json(summary);
     free(res);
     free(out);
     free(lat);
@@ -426,5 +453,5 @@ int cli_demo(cli *c, int argc, char **argv)
         return rc;
     if (unanswered)
         return CLI_UNREACHABLE;
-    return bads_ok && residents_ok && equal ? CLI_OK : CLI_REFUSED;
+    return bads_ok && residents_ok && equal && cases_ok ? CLI_OK : CLI_REFUSED;
 }
