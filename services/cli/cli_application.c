@@ -504,6 +504,13 @@ static void application_print(const Atb__V1__ApplicationView *v)
         for (size_t i = 0; i < r->n_asks; i++)
             ask_line(i, r->asks[i]);
     }
+    if (v->returned && cli_refused(v->returned)) {
+        printf("returned       by means testing: %s\n", v->returned->message);
+        if (v->returned->detail && *v->returned->detail)
+            printf("               %s\n", v->returned->detail);
+    }
+    if (v->receipts_submitted)
+        printf("receipts       handed in\n");
     if (v->n_missing) {
         printf("missing       ");
         for (size_t i = 0; i < v->n_missing; i++)

@@ -10,9 +10,10 @@
  *   three full months before: wages, pensions); RecordHomeVisit for every fourth
  *   household; CompleteApplication with the decision date a week later.
  * Means testing decides each application from intake's ApplicationCompleted event; intake
- * records ApplicationDecided. The demo waits until every application is decided (or 120 s
- * pass) and tallies the decisions: statuses granted, GMI granted and its monthly total,
- * refusals by reason.
+ * records ApplicationDecided, or ApplicationReturned when means testing could not decide it
+ * (a municipality whose rule set has no low-income threshold, say). The demo waits until
+ * every application is decided or returned (or 120 s pass) and tallies the decisions:
+ * statuses granted, GMI granted and its monthly total, refusals by reason, returns.
  */
 #include "cli.h"
 
@@ -305,7 +306,8 @@ int cli_demo_cases(cli *c, const demo_person *p, int n, uint64_t seed, long clie
     double t_intake = (double)(at_mono_ns() - t0) / 1e9;
 
     /* Wait until means testing has decided every completed application. */
-    int completed = 0, decided = 0, rc = CLI_OK;
+    int completed = 0, decided = 0, returned = 0, rc = CLI_OK;
+    char returned_why[200] = "";
     long needy = 0, low = 0, gmi = 0, refused = 0;
     int64_t gmi_month = 0;
     char reasons[8][64] = {{0}};
@@ -329,6 +331,13 @@ int cli_demo_cases(cli *c, const demo_person *p, int n, uint64_t seed, long clie
                 break;
             Atb__V1__ApplicationView *v = (Atb__V1__ApplicationView *)m;
             bool is_decided = !cli_refused(v->error) && v->status == ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_DECIDED;
+            bool is_returned = !cli_refused(v->error) && v->returned &&
+                               v->status == ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_RECEIVED;
+            if (is_returned) {
+                returned++;
+                if (!returned_why[0])
+                    snprintf(returned_why, sizeof returned_why, "%s", v->returned->message);
+            }
             if (is_decided) {
                 decided++;
                 for (size_t k = 0; k < v->n_decisions; k++) {
@@ -355,7 +364,7 @@ int cli_demo_cases(cli *c, const demo_person *p, int n, uint64_t seed, long clie
                 }
             }
             protobuf_c_message_free_unpacked(m, NULL);
-            if (is_decided || at_mono_ns() > deadline)
+            if (is_decided || is_returned || at_mono_ns() > deadline)
                 break;
             struct timespec ts = {0, 100000000L};
             nanosleep(&ts, NULL);
@@ -365,15 +374,16 @@ int cli_demo_cases(cli *c, const demo_person *p, int n, uint64_t seed, long clie
     free(h);
     if (rc != CLI_OK)
         return rc;
-    *ok = completed == households && decided == completed;
+    *ok = completed == households && decided + returned == completed;
 
     if (summary) {
         json_t *r = json_object();
         for (int k = 0; k < 8 && reasons[k][0]; k++)
             json_object_set_new(r, reasons[k], json_integer(reason_n[k]));
         json_object_set_new(summary, "cases",
-                            json_pack("{s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:I, s:I, s:o}", "households", households,
-                                      "completed", completed, "decided", decided, "intake_seconds", t_intake,
+                            json_pack("{s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:o}", "households",
+                                      households, "completed", completed, "decided", decided, "returned", returned,
+                                      "returned_reason", returned_why, "intake_seconds", t_intake,
                                       "decided_seconds", t_all, "needy_granted", (json_int_t)needy,
                                       "low_income_granted", (json_int_t)low, "gmi_granted", (json_int_t)gmi,
                                       "gmi_cents_per_month", (json_int_t)gmi_month, "refusals_by_reason", r));
@@ -383,6 +393,8 @@ int cli_demo_cases(cli *c, const demo_person *p, int n, uint64_t seed, long clie
     printf("  households / completed  %d / %d%s%s\n", households, completed, first_failure ? "; first refusal: " : "",
            first_failure ? first_failure : "");
     printf("  decided by means        %d, all within %.1f s (intake commands took %.1f s)\n", decided, t_all, t_intake);
+    if (returned)
+        printf("  returned by means       %d (%s)\n", returned, returned_why);
     printf("  needy status granted    %ld\n", needy);
     printf("  low-income granted      %ld\n", low);
     printf("  GMI granted             %ld, %lld.%02lld EUR a month in all\n", gmi, (long long)(gmi_month / 100),

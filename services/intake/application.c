@@ -8,6 +8,7 @@
  *   MarkApplicationIncomplete  ApplicationIncomplete  [INCOMPLETE]
  *   CompleteApplication        ApplicationCompleted   [COMPLETE]   the file means testing decides on
  *   (consumer intake-decisions) ApplicationDecided    [DECIDED]    when decision-<id> is written
+ *   (consumer intake-decisions) ApplicationReturned   [RECEIVED]   means testing could not decide it
  *   FileAppeal (appeal.c)      ApplicationAppealed    [APPEALED]
  *   WithdrawApplication        ApplicationWithdrawn   [WITHDRAWN]
  *   RecordReceipts             ReceiptsSubmitted      (after the decision: proof of use handed in)
@@ -78,7 +79,17 @@ at_code application_fold(svc_request *req, const char *id, application_state *ou
             code = out->incomplete ? AT_OK : AT_INTERNAL;
         } else if (strcmp(e->type, "ApplicationCompleted") == 0) {
             out->completed = true;
+            out->returned = NULL;
             out->status = ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_COMPLETE;
+        } else if (strcmp(e->type, "ApplicationReturned") == 0) {
+            Atb__V1__ApplicationReturned *r = (Atb__V1__ApplicationReturned *)intake_unpack(
+                req->arena, &atb__v1__application_returned__descriptor, e, err);
+            if (!r) {
+                code = AT_INTERNAL;
+                break;
+            }
+            out->returned = r->error;
+            out->status = ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_RECEIVED;
         } else if (strcmp(e->type, "ApplicationDecided") == 0) {
             out->status = ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_DECIDED;
         } else if (strcmp(e->type, "ReceiptsSubmitted") == 0) {
@@ -862,6 +873,7 @@ at_code application_get(svc_request *req, ProtobufCMessage **reply, at_error *er
     v->n_appeals = a.n_appeals;
     v->appeals = a.appeals;
     v->receipts_submitted = a.receipts;
+    v->returned = a.returned;
     if (a.status == ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_INCOMPLETE && a.incomplete) {
         v->n_missing = a.incomplete->n_missing;
         v->missing = a.incomplete->missing;
@@ -908,9 +920,72 @@ at_code application_get(svc_request *req, ProtobufCMessage **reply, at_error *er
  * first append (its version is the number of asks means decided), record ApplicationDecided
  * in the consumer's transaction. Decisions of applications that did not come through
  * intake (AssessApplication sent directly) are not intake's: nothing to do. */
+static at_code append_in(es_txn *txn, const es_event *ev, const char *id, int64_t version,
+                         const ProtobufCMessage *m, const char *type, at_arena *arena, at_error *err)
+{
+    char stream[64], cmd[37];
+    snprintf(stream, sizeof stream, "application-%s", id);
+    at_uuid_derive(DECIDED_NS, ev->event_id, cmd);
+    es_event_in in;
+    at_code code = intake_pack(arena, m, type, &in, err);
+    if (code != AT_OK)
+        return code;
+    es_append_req ar = {
+        .tenant = ev->tenant,
+        .stream_id = stream,
+        .expected_version = version,
+        .command_id = cmd,
+        .causation_id = ev->event_id,
+        .correlation_id = ev->correlation_id && *ev->correlation_id ? ev->correlation_id : NULL,
+        .actor = "service:intake",
+        .events = &in,
+        .n_events = 1,
+    };
+    es_append_res res;
+    es_status st = es_txn_append(txn, &ar, &res, err);
+    /* A concurrent change of the application (a withdrawal, say): retry on the new state. */
+    return st == ES_OK ? AT_OK : st == ES_CONFLICT ? AT_UNAVAILABLE : es_status_code(st);
+}
+
+/* AssessmentFailed: the completed application goes back to the caseworker with the reason,
+ * unless it moved on meanwhile (withdrawn, or completed again after the failed attempt). */
+static at_code on_failed(svc_request *req, es_txn *txn, const es_event *ev, at_error *err)
+{
+    Atb__V1__AssessmentFailed *f = (Atb__V1__AssessmentFailed *)intake_unpack(
+        req->arena, &atb__v1__assessment_failed__descriptor, ev, err);
+    if (!f)
+        return AT_MALFORMED;
+    const char *id = ev->stream_id + 11;   /* "assessment-" */
+    application_state a;
+    at_code code = application_fold(req, id, &a, err);
+    if (code != AT_OK || !a.received || a.status != ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_COMPLETE)
+        return code;
+    Atb__V1__ApplicationReturned r = ATB__V1__APPLICATION_RETURNED__INIT;
+    r.application_id = (char *)id;
+    r.error = f->error;
+    r.failed_position = ev->position;
+    return append_in(txn, ev, id, a.version, &r.base, "ApplicationReturned", req->arena, err);
+}
+
 at_code application_on_decision(void *ctx, es_txn *txn, const es_event *ev, at_error *err)
 {
     (void)ctx;
+    bool failed = strcmp(ev->type, "AssessmentFailed") == 0 && strncmp(ev->stream_id, "assessment-", 11) == 0;
+    if (failed) {
+        if (!at_uuid_valid(ev->stream_id + 11))
+            return AT_OK;
+        at_arena *arena = at_arena_new(16384);
+        if (!arena)
+            return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+        svc_request req;
+        memset(&req, 0, sizeof req);
+        req.es = es_txn_store(txn);
+        req.tenant = ev->tenant;
+        req.arena = arena;
+        at_code code = on_failed(&req, txn, ev, err);
+        at_arena_free(arena);
+        return code;
+    }
     if (!is_decision_type(ev->type) || strncmp(ev->stream_id, "decision-", 9) != 0)
         return AT_OK;
     const char *id = ev->stream_id + 9;
@@ -956,29 +1031,7 @@ at_code application_on_decision(void *ctx, es_txn *txn, const es_event *ev, at_e
             d.refused++;
     }
     es_batch_free(b);
-
-    char stream[64], cmd[37];
-    snprintf(stream, sizeof stream, "application-%s", id);
-    at_uuid_derive(DECIDED_NS, ev->event_id, cmd);
-    es_event_in in;
-    if ((code = intake_pack(arena, &d.base, "ApplicationDecided", &in, err)) != AT_OK) {
-        at_arena_free(arena);
-        return code;
-    }
-    es_append_req ar = {
-        .tenant = ev->tenant,
-        .stream_id = stream,
-        .expected_version = a.version,
-        .command_id = cmd,
-        .causation_id = ev->event_id,
-        .correlation_id = ev->correlation_id && *ev->correlation_id ? ev->correlation_id : NULL,
-        .actor = "service:intake",
-        .events = &in,
-        .n_events = 1,
-    };
-    es_append_res res;
-    st = es_txn_append(txn, &ar, &res, err);
+    code = append_in(txn, ev, id, a.version, &d.base, "ApplicationDecided", arena, err);
     at_arena_free(arena);
-    /* A concurrent change of the application (a withdrawal, say): retry on the new state. */
-    return st == ES_OK ? AT_OK : st == ES_CONFLICT ? AT_UNAVAILABLE : es_status_code(st);
+    return code;
 }

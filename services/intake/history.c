@@ -3,7 +3,8 @@
  *
  * The streams of a case: the case itself, its client's person stream, and every stream
  * intake.links ties to the client or the case's household (the household, applications,
- * visits, agreements, appeals), with the decision stream of each application. They are
+ * visits, agreements, appeals), with the decision and assessment streams of each
+ * application. They are
  * read whole and merged by log position, which is the order the facts were recorded in;
  * each entry carries who recorded it (the envelope's actor) and a one-line summary in
  * which note keys are replaced by the notes' text while it is kept.
@@ -132,6 +133,10 @@ static const char *summarise(svc_request *req, const es_event *e, int64_t *corre
     } else if (strcmp(t, "ApplicationDecided") == 0) {
         UNPACK(Atb__V1__ApplicationDecided, atb__v1__application_decided__descriptor);
         at_buf_printf(&b, "decided: %d granted, %d refused", (int)v->granted, (int)v->refused);
+    } else if (strcmp(t, "ApplicationReturned") == 0) {
+        UNPACK(Atb__V1__ApplicationReturned, atb__v1__application_returned__descriptor);
+        at_buf_printf(&b, "returned by means testing: %s%s%s", v->error ? v->error->message : "?",
+                      v->error && v->error->detail[0] ? " -- " : "", v->error ? v->error->detail : "");
     } else if (strcmp(t, "ApplicationWithdrawn") == 0) {
         UNPACK(Atb__V1__ApplicationWithdrawn, atb__v1__application_withdrawn__descriptor);
         at_buf_printf(&b, "withdrawn on %s; reason: %s", d(v->on, x), note_get(req, v->reason_note));
@@ -157,6 +162,9 @@ static const char *summarise(svc_request *req, const es_event *e, int64_t *corre
             at_buf_printf(&b, " %s..%s", d(r->period_from, x), r->period_to ? d(r->period_to, y) : "");
         for (size_t i = 0; r && i < r->n_reasons; i++)
             at_buf_printf(&b, "; %s", r->reasons[i]->text_en);
+    } else if (strcmp(t, "AssessmentFailed") == 0) {
+        UNPACK(Atb__V1__AssessmentFailed, atb__v1__assessment_failed__descriptor);
+        at_buf_printf(&b, "means testing could not decide: %s", v->error ? v->error->message : "?");
     } else if (strcmp(t, "DecisionOverridden") == 0) {
         UNPACK(Atb__V1__DecisionOverridden, atb__v1__decision_overridden__descriptor);
         at_buf_printf(&b, "decision %d overridden by %s (%s) on %s", (int)v->ask_index, v->decided_by, v->reference,
@@ -252,10 +260,12 @@ static at_code case_streams(svc_request *req, const char *case_key, const case_s
         return code;
     }
     es_txn_rollback(t);
-    for (int i = 0; i < PQntuples(r) && *n + 2 < HISTORY_MAX_STREAMS; i++) {
+    for (int i = 0; i < PQntuples(r) && *n + 3 < HISTORY_MAX_STREAMS; i++) {
         ids[(*n)++] = at_arena_strdup(req->arena, PQgetvalue(r, i, 0));
         if (strncmp(PQgetvalue(r, i, 0), "application-", 12) == 0) {
             snprintf(buf, sizeof buf, "decision-%s", PQgetvalue(r, i, 1));
+            ids[(*n)++] = at_arena_strdup(req->arena, buf);
+            snprintf(buf, sizeof buf, "assessment-%s", PQgetvalue(r, i, 1));
             ids[(*n)++] = at_arena_strdup(req->arena, buf);
         }
     }

@@ -205,7 +205,8 @@ at_code application_complete(svc_request *req, ProtobufCMessage **reply, at_erro
 at_code application_withdraw(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code application_get(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code application_receipts(svc_request *req, ProtobufCMessage **reply, at_error *err);
-/* Consumer "intake-decisions": decision events -> ApplicationDecided. */
+/* Consumer "intake-decisions": decision events -> ApplicationDecided; AssessmentFailed ->
+ * ApplicationReturned. */
 at_code application_on_decision(void *ctx, es_txn *txn, const es_event *ev, at_error *err);
 
 typedef struct application_state {
@@ -216,6 +217,8 @@ typedef struct application_state {
     Atb__V1__ApplicationIncomplete *incomplete;   /* the latest, or NULL */
     bool completed;
     bool receipts;                      /* ReceiptsSubmitted recorded */
+    Atb__V1__Error *returned;           /* the last ApplicationReturned's error, NULL after a
+                                           later ApplicationCompleted */
     size_t n_appeals;
     char **appeals;
 } application_state;

@@ -5,11 +5,12 @@
  */
 #include "intake.h"
 
-static const char *const decision_categories[] = {"decision"};
+static const char *const decision_categories[] = {"decision", "assessment"};
 
-/* intake-decisions: records ApplicationDecided when means testing has decided. */
+/* intake-decisions: records ApplicationDecided when means testing has decided, and
+ * ApplicationReturned when it could not. */
 static const svc_consumer intake_consumers[] = {
-    {"intake-decisions", decision_categories, 1, application_on_decision, NULL},
+    {"intake-decisions", decision_categories, 2, application_on_decision, NULL},
 };
 
 int main(int argc, char **argv)

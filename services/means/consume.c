@@ -19,12 +19,15 @@
  *    checkpoint moved back, a restart) with "done", and nothing is appended twice.
  *  - A decision stream that another command created first (a caseworker's
  *    AssessApplication) is "done" as well: an application is decided once.
- *  - An event that can never be handled (its payload does not decode, the household or
- *    application is invalid, no rule set for the municipality, no such decision to
- *    override) returns a code other than AT_UNAVAILABLE / AT_INTERNAL: the transaction
- *    is rolled back, so nothing of it is appended, and libs/bus records it in
- *    atb.dead_letters and moves on. PostgreSQL trouble is AT_UNAVAILABLE or AT_INTERNAL:
- *    rolled back and retried.
+ *  - An ApplicationCompleted that decodes but cannot be decided as it stands (the rules
+ *    refuse the input, no rule in force for the municipality on the date) is undone to a
+ *    savepoint and recorded as AssessmentFailed on assessment-<id> with the error: intake
+ *    returns the application to the caseworker, and a later ApplicationCompleted of it is
+ *    decided afresh. An event that can never be handled (its payload does not decode, an
+ *    application id that is not the event's, no such decision to override) returns a code
+ *    other than AT_UNAVAILABLE / AT_INTERNAL: the transaction is rolled back, so nothing of
+ *    it is appended, and libs/bus records it in atb.dead_letters and moves on. PostgreSQL
+ *    trouble is AT_UNAVAILABLE or AT_INTERNAL: rolled back and retried.
  *
  * When intake adds an event this service must act on: a row in handlers.c (or a new type
  * here, in the category's handler), and docs/events.md.
@@ -44,6 +47,7 @@
 /* Namespaces of the command ids derived from event ids. Never change them: a redelivery
  * after the change would no longer be recognised as done. */
 #define DECIDE_COMMAND_NS "8902c890-b351-4124-8eba-ef26c3c36d68"
+#define FAILED_COMMAND_NS "3d0f5b1e-7a2c-4e8d-9b61-0c4a8e2f7d13"
 #define APPEAL_COMMAND_NS "ef91c017-6c40-4a54-94ff-7acde23748f3"
 
 #define ARENA_BLOCK (64 * 1024)
@@ -107,6 +111,61 @@ static bool asks_means(const Atb__V1__Application *app)
     return false;
 }
 
+/* Run one statement of the consumer's transaction (a savepoint). */
+static at_code savepoint(es_txn *t, const char *sql, at_error *err)
+{
+    PGresult *r = PQexec(es_txn_conn(t), sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) {
+        at_error_set(err, AT_UNAVAILABLE, NULL, "could not run %s", sql);
+        at_error_detail(err, "PostgreSQL said: %.300s", PQresultErrorMessage(r));
+    }
+    PQclear(r);
+    return ok ? AT_OK : AT_UNAVAILABLE;
+}
+
+/* The application cannot be decided as it stands (cause in err): record that on
+ * assessment-<id>, so intake can return it to the caseworker, instead of a dead letter no
+ * caseworker sees. What the attempt did in the transaction is undone first. */
+static at_code record_failure(es_txn *t, const es_event *ev, const char *application_id, at_arena *a,
+                              at_error *err)
+{
+    at_error cause = *err;
+    at_code code = savepoint(t, "ROLLBACK TO SAVEPOINT assess", err);
+    if (code != AT_OK)
+        return code;
+    Atb__V1__Error e = ATB__V1__ERROR__INIT;
+    e.code = (Atb__V1__ErrorCode)cause.code;
+    e.message = cause.message;
+    e.detail = cause.detail;
+    e.hint = cause.hint;
+    e.field = cause.field;
+    Atb__V1__AssessmentFailed f = ATB__V1__ASSESSMENT_FAILED__INIT;
+    f.application_id = (char *)application_id;
+    f.error = &e;
+    f.completed_position = ev->position;
+    size_t n = atb__v1__assessment_failed__get_packed_size(&f);
+    uint8_t *buf = at_arena_alloc(a, n);
+    if (!buf)
+        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+    atb__v1__assessment_failed__pack(&f, buf);
+    char stream[MEANS_MAX_KEY + 16], command_id[AT_UUID_LEN + 1];
+    snprintf(stream, sizeof stream, "assessment-%s", application_id);
+    at_uuid_derive(FAILED_COMMAND_NS, ev->event_id, command_id);
+    es_event_in in = {.type = "AssessmentFailed", .payload = buf, .payload_len = n};
+    es_append_req req = {.tenant = ev->tenant, .stream_id = stream, .expected_version = ES_VERSION_ANY,
+                         .command_id = command_id, .causation_id = ev->event_id,
+                         .correlation_id = or_null(ev->correlation_id), .actor = "service:means",
+                         .events = &in, .n_events = 1};
+    es_append_res res;
+    es_status st = es_txn_append(t, &req, &res, err);
+    if (st != ES_OK)
+        return es_status_code(st);
+    svc_log_kv(SVC_LOG_WARN, "application could not be decided; returned to intake", "tenant", ev->tenant,
+               "application", application_id, "error", cause.message, "detail", cause.detail, NULL);
+    return AT_OK;
+}
+
 static at_code decide_completed(es_txn *t, const es_event *ev, at_arena *a, at_error *err)
 {
     Atb__V1__ApplicationCompleted *ac =
@@ -137,7 +196,11 @@ static at_code decide_completed(es_txn *t, const es_event *ev, at_arena *a, at_e
         .skip_services = true,
     };
     assess_out out;
+    if ((code = savepoint(t, "SAVEPOINT assess", err)) != AT_OK)
+        return code;
     code = assess_decide(t, &cmd, a, &out, err);
+    if (code == AT_VALIDATION && !es_txn_failed(t))
+        return record_failure(t, ev, app->id, a, err);
     if (code == AT_OK && out.res.duplicate && !out.written)
         return AT_OK;   /* decided by this event before: a redelivery */
     if (code == AT_OK && out.res.duplicate) {

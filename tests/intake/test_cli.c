@@ -224,8 +224,8 @@ static void an_unreachable_service_exits_3(void **state)
 static void demo_registers_residents_and_the_projection_catches_up(void **state)
 {
     (void)state;
-    int64_t persons = sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'kuldiga'");
-    cli("--tenant", "kuldiga", "--json", "demo", "--persons", "60", "--seed", "7", "--clients", "6", NULL);
+    int64_t persons = sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'tervete'");
+    cli("--tenant", "tervete", "--json", "demo", "--persons", "60", "--seed", "7", "--clients", "6", NULL);
     assert_int_equal(r.code, 0);
     json_t *j = parse_out();
     assert_int_equal(json_integer_value(json_object_get(j, "registered")), 60);
@@ -238,11 +238,27 @@ static void demo_registers_residents_and_the_projection_catches_up(void **state)
     assert_true(json_is_true(json_object_get(j, "projection_equals_registered")));
     assert_true(json_real_value(json_object_get(j, "latency_p99_ms")) >=
                 json_real_value(json_object_get(j, "latency_p50_ms")));
+    /* the caseload: every household's application decided by means testing */
+    json_t *cases = json_object_get(j, "cases");
+    assert_non_null(cases);
+    json_int_t households = json_integer_value(json_object_get(cases, "households"));
+    assert_true(households > 10);
+    assert_int_equal(json_integer_value(json_object_get(cases, "completed")), households);
+    /* Tērvete's rule set has no low-income threshold (its documents give none): means
+     * testing returns each application with that reason rather than deciding a part */
+    assert_int_equal(json_integer_value(json_object_get(cases, "decided")) +
+                         json_integer_value(json_object_get(cases, "returned")),
+                     households);
+    assert_int_equal(sk_sql_int("SELECT count(DISTINCT stream_id) FROM atb.events WHERE tenant = 'tervete' AND "
+                                "type IN ('ApplicationDecided', 'ApplicationReturned')"),
+                     households);
+    assert_non_null(strstr(json_string_value(json_object_get(cases, "returned_reason")),
+                           "low_income.income_threshold"));
     json_decref(j);
-    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'kuldiga'"), persons + 60);
-    assert_int_equal(sk_sql_int("SELECT count(*) FROM reporting.persons WHERE tenant = 'kuldiga'"), persons + 60);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'tervete'"), persons + 60);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM reporting.persons WHERE tenant = 'tervete'"), persons + 60);
     /* every generated code was valid and the new-format ones carry a birth date */
-    assert_int_equal(sk_sql_int("SELECT count(*) FROM reporting.persons WHERE tenant = 'kuldiga' AND "
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM reporting.persons WHERE tenant = 'tervete' AND "
                                 "(birth_date IS NULL OR birth_date > current_date + 1)"),
                      0);
 }
@@ -250,22 +266,25 @@ static void demo_registers_residents_and_the_projection_catches_up(void **state)
 static void demo_again_with_the_same_seed_registers_nobody_twice(void **state)
 {
     (void)state;
-    cli("--tenant", "kuldiga", "demo", "--persons", "60", "--seed", "7", "--clients", "6", NULL);
+    cli("--tenant", "tervete", "demo", "--persons", "60", "--seed", "7", "--clients", "6", NULL);
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "  registered              0\n"));
     assert_non_null(strstr(r.out, "CONFLICT 61"));
     assert_non_null(strstr(r.out, "-- a personal code with a wrong check digit:\n   ERROR:  VALIDATION: "));
     assert_non_null(strstr(r.out, "-- an unknown municipality (atlantida):\n   ERROR:  UNKNOWN_TENANT: "));
     assert_non_null(strstr(r.out, "0 persons added"));
-    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'kuldiga'"), 60);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'tervete'"), 60);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    if (sk_start() != 0)
+    if (sk_start() != 0 || sk_start_means() != 0)
         return -1;
     sk_wait_ready();   /* the command line, unlike sk_call, does not wait for a service */
+    /* the demo's caseload needs the rule sets in the log (means publishes them at start) */
+    if (sk_wait_sql(1, 30000, "SELECT least(count(*), 1) FROM atb.events WHERE stream_id = 'ruleset-tervete'") != 1)
+        return -1;
     return 0;
 }
 

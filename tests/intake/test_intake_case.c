@@ -961,6 +961,59 @@ static void appeals_duties_corrections_and_withdrawal(void **state)
     refused("WithdrawApplication", &w.base, ATB__V1__ERROR_CODE__CONFLICT, "application_id");
 }
 
+/* ---- 5. what means testing cannot decide comes back ---- */
+
+static void an_application_means_cannot_decide_is_returned_with_the_reason(void **state)
+{
+    (void)state;
+    char a[37], hh[37], app[37];
+    person("Edgars", "Vītols", D(1960, 5, 5), ATB__V1__SEX__MALE, a);
+    make_household(a, NULL, hh);
+    /* A catalogue code no rule set of Daugavpils has. */
+    Atb__V1__Ask ask = ATB__V1__ASK__INIT;
+    ask.kind = ATB__V1__ASK_KIND__ASK_KIND_BENEFIT;
+    ask.benefit = "MOON_TRIP";
+    Atb__V1__Ask *asks[1] = {&ask};
+    Atb__V1__Date received = D(2019, 3, 4), decision = D(2019, 3, 11);
+    Atb__V1__SubmitApplication sa = ATB__V1__SUBMIT_APPLICATION__INIT;
+    sa.meta = meta(0);
+    sa.applicant = a;
+    sa.household_key = hh;
+    sa.n_asks = 1;
+    sa.asks = asks;
+    sa.received = &received;
+    sa.channel = ATB__V1__CHANNEL__CHANNEL_OFFICE;
+    sa.social_worker = WORKER;
+    ok("SubmitApplication", &sa.base, app);
+    Atb__V1__SubmitDeclaration sd = ATB__V1__SUBMIT_DECLARATION__INIT;
+    sd.meta = meta(0);
+    sd.application_id = app;
+    sd.declared_on = &received;
+    ok("SubmitDeclaration", &sd.base, NULL);
+    Atb__V1__CompleteApplication ca = ATB__V1__COMPLETE_APPLICATION__INIT;
+    ca.meta = meta(0);
+    ca.application_id = app;
+    ca.decision_date = &decision;
+    ok("CompleteApplication", &ca.base, NULL);
+    assert_int_equal(sk_wait_sql(1, 30000, "SELECT count(*) FROM atb.events WHERE stream_id = 'application-%s' AND "
+                                           "type = 'ApplicationReturned'", app), 1);
+    Atb__V1__ApplicationView *v = application(app);
+    assert_int_equal(v->status, ATB__V1__APPLICATION_STATUS__APPLICATION_STATUS_RECEIVED);
+    assert_non_null(v->returned);
+    assert_int_equal(v->returned->code, ATB__V1__ERROR_CODE__VALIDATION);
+    assert_non_null(strstr(v->returned->message, "MOON_TRIP"));
+    assert_int_equal(v->n_decisions, 0);
+    protobuf_c_message_free_unpacked(&v->base, NULL);
+    /* No dead letter: the reason is in the log, and the caseworker can act on it. */
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM atb.dead_letters"), 0);
+    /* Back to RECEIVED: it can be withdrawn (or completed again). */
+    Atb__V1__WithdrawApplication w = ATB__V1__WITHDRAW_APPLICATION__INIT;
+    w.meta = meta(0);
+    w.application_id = app;
+    w.on = &decision;
+    ok("WithdrawApplication", &w.base, NULL);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -994,6 +1047,7 @@ int main(void)
         cmocka_unit_test(every_refusal_names_the_field_and_appends_nothing),
         cmocka_unit_test(two_workers_editing_one_household_one_wins_the_other_retries),
         cmocka_unit_test(appeals_duties_corrections_and_withdrawal),
+        cmocka_unit_test(an_application_means_cannot_decide_is_returned_with_the_reason),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -177,7 +177,7 @@ static bool same_message(const ProtobufCMessage *a, const ProtobufCMessage *b)
     return same;
 }
 
-static void dead_letters_and_nothing_appended_for_events_that_cannot_be_decided(void **state)
+static void malformed_events_are_dead_letters_and_undecidable_ones_are_returned(void **state)
 {
     (void)state;
     int64_t before = sql("SELECT coalesce(max(position), 0) FROM atb.events");
@@ -200,27 +200,37 @@ static void dead_letters_and_nothing_appended_for_events_that_cannot_be_decided(
     static const uint8_t garbage[] = {0x0a, 0x05, 0x01};
     int64_t p_garbage = append(stream, "ApplicationCompleted", garbage, sizeof garbage, ev_garbage);
 
-    /* a household the rules refuse (a negative income), found after the rule set was
-     * published inside the consumer's transaction: that append must go as well */
+    /* a household the rules refuse (a negative income): not a dead letter but an
+     * AssessmentFailed with the reason, which intake returns to the caseworker */
     mh_family g;
     mh_family_init(&g, 2018, 3, 15, 10000);
     g.inc[1].amount_cents = -100;
     int64_t p_refused = complete(&g, ev_refused);
 
-    assert_int_equal(wait_sql(2, "SELECT count(*) FROM atb.dead_letters WHERE consumer = 'means-applications'"), 2);
+    assert_int_equal(wait_sql(1, "SELECT count(*) FROM atb.dead_letters WHERE consumer = 'means-applications'"), 1);
     wait_checkpoint("means-applications", p_refused);
     assert_int_equal(sql("SELECT code FROM atb.dead_letters WHERE consumer = 'means-applications' AND position = %lld",
                          (long long)p_garbage),
                      ATB__V1__ERROR_CODE__MALFORMED);
-    assert_int_equal(sql("SELECT code FROM atb.dead_letters WHERE consumer = 'means-applications' AND position = %lld",
-                         (long long)p_refused),
-                     ATB__V1__ERROR_CODE__VALIDATION);
-    assert_int_equal(sql("SELECT count(*) FROM atb.dead_letters WHERE position = %lld AND message LIKE "
-                         "'negative income for member %%'",
-                         (long long)p_refused),
+    assert_int_equal(sql("SELECT count(*) FROM atb.events WHERE stream_id = 'assessment-%s' AND "
+                         "type = 'AssessmentFailed' AND causation_id = '%s'", g.app_id, ev_refused),
                      1);
-    /* nothing but the three events themselves: no decision, no rule set, no projection */
-    assert_int_equal(sql("SELECT count(*) FROM atb.events WHERE position > %lld", (long long)before), 3);
+    char q[160];
+    snprintf(q, sizeof q, "SELECT payload FROM atb.events WHERE stream_id = 'assessment-%s'", g.app_id);
+    size_t n = 0;
+    uint8_t *bytes = mh_sql_bytes(&M, q, &n);
+    assert_non_null(bytes);
+    Atb__V1__AssessmentFailed *af = atb__v1__assessment_failed__unpack(NULL, n, bytes);
+    free(bytes);
+    assert_non_null(af);
+    assert_non_null(af->error);
+    assert_int_equal(af->error->code, ATB__V1__ERROR_CODE__VALIDATION);
+    assert_non_null(strstr(af->error->message, "negative income for member"));
+    assert_int_equal(af->completed_position, p_refused);
+    atb__v1__assessment_failed__free_unpacked(af, NULL);
+    /* nothing but the three events themselves and the failure: no decision, no rule set,
+     * no projection (the attempt was undone to its savepoint) */
+    assert_int_equal(sql("SELECT count(*) FROM atb.events WHERE position > %lld", (long long)before), 4);
     assert_int_equal(decisions_of(f.app_id), 0);
     assert_int_equal(decisions_of(g.app_id), 0);
     /* (the rule sets were published when the service started, before `before`) */
@@ -538,7 +548,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         /* first: nothing has been published yet, so the refused household's rule set
          * append inside the consumer's transaction is part of what must not remain */
-        cmocka_unit_test(dead_letters_and_nothing_appended_for_events_that_cannot_be_decided),
+        cmocka_unit_test(malformed_events_are_dead_letters_and_undecidable_ones_are_returned),
         cmocka_unit_test(completed_application_is_decided_as_assess_application_decides),
         cmocka_unit_test(service_ask_is_refused_by_the_command_and_skipped_in_the_event),
         cmocka_unit_test(redelivery_after_a_crash_and_a_checkpoint_moved_back_decides_nothing_twice),

@@ -243,6 +243,9 @@ PGconn *es_txn_conn(es_txn *t);
 /* The store the transaction came from: a consumer's handler, which gets only the
  * transaction, reads other streams with it (es_read_stream sees committed events only). */
 es_store *es_txn_store(es_txn *t);
+/* True once a call of this library on the transaction failed: its commit will roll back.
+ * (A caller's own statement that failed, on es_txn_conn(), is the caller's to know.) */
+bool es_txn_failed(const es_txn *t);
 /* Append inside the transaction (the same checks and results as es_append(); the
  * positions become visible at commit). Appends take the log lock until commit, so do
  * them last and commit at once: every other append waits meanwhile. */

@@ -80,6 +80,11 @@ es_store *es_txn_store(es_txn *t)
     return t ? t->es : NULL;
 }
 
+bool es_txn_failed(const es_txn *t)
+{
+    return t && t->failed;
+}
+
 es_status es_txn_append(es_txn *t, const es_append_req *req, es_append_res *res, at_error *err)
 {
     if (res)
