@@ -276,6 +276,53 @@ static void demo_again_with_the_same_seed_registers_nobody_twice(void **state)
     assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'tervete'"), 60);
 }
 
+/* atbalsts audit proves every decision of the log, and finds one changed through a side
+ * door (the superuser switching the log's immutability triggers off). */
+static void audit_proves_every_decision_and_finds_a_tampered_one(void **state)
+{
+    (void)state;
+    cli("demo", "--persons", "40", "--seed", "11", "--clients", "4", NULL);
+    assert_int_equal(r.code, 0);
+    cli("--json", "audit", "--pg", sk.db.admin, NULL);
+    assert_int_equal(r.code, 0);
+    json_t *j = parse_out();
+    json_int_t decisions = json_integer_value(json_object_get(j, "decisions"));
+    assert_true(decisions >= 10);
+    assert_int_equal(json_integer_value(json_object_get(j, "proven")), decisions);
+    assert_int_equal(json_integer_value(json_object_get(j, "not_proven")), 0);
+    json_decref(j);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM atb.events WHERE category = 'decision' AND tenant = "
+                                "'daugavpils'"),
+                     decisions);
+
+    /* Change one letter of one decision's explanation, bypassing the log's guards. */
+    char app[64];
+    sk_sql_text(app, sizeof app, "SELECT substr(stream_id, 10) FROM atb.events WHERE category = 'decision' AND "
+                                 "position(convert_to('EUR', 'UTF8') IN payload) > 0 ORDER BY position LIMIT 1");
+    assert_true(strlen(app) == 36);
+    sk_sql_int("ALTER TABLE atb.events DISABLE TRIGGER USER; "
+               "UPDATE atb.events SET payload = overlay(payload PLACING convert_to('X', 'UTF8') FROM "
+               "position(convert_to('EUR', 'UTF8') IN payload) FOR 1) WHERE position = (SELECT min(position) FROM "
+               "atb.events WHERE stream_id = 'decision-%s' AND position(convert_to('EUR', 'UTF8') IN payload) > 0); "
+               "ALTER TABLE atb.events ENABLE TRIGGER USER; SELECT 1",
+               app);
+    cli("audit", "--pg", sk.db.admin, NULL);
+    assert_int_equal(r.code, 2);
+    char line[128];
+    snprintf(line, sizeof line, "NOT PROVEN  %s decision", app);
+    assert_non_null(strstr(r.out, line));
+    assert_non_null(strstr(r.out, "1 NOT proven"));
+    /* One application alone: the same finding. */
+    cli("--json", "audit", "--pg", sk.db.admin, "--application", app, NULL);
+    assert_int_equal(r.code, 2);
+    j = parse_out();
+    assert_int_equal(json_integer_value(json_object_get(j, "not_proven")), 1);
+    json_t *m = json_array_get(json_object_get(j, "mismatches"), 0);
+    assert_string_equal(json_string_value(json_object_get(m, "application")), app);
+    assert_non_null(strstr(json_string_value(json_object_get(m, "recorded")), "X"));
+    json_decref(j);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -306,6 +353,7 @@ int main(void)
         cmocka_unit_test(an_unreachable_service_exits_3),
         cmocka_unit_test(demo_registers_residents_and_the_projection_catches_up),
         cmocka_unit_test(demo_again_with_the_same_seed_registers_nobody_twice),
+        cmocka_unit_test(audit_proves_every_decision_and_finds_a_tampered_one),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
