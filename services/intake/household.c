@@ -318,12 +318,18 @@ at_code household_add(svc_request *req, ProtobufCMessage **reply, at_error *err)
     at_code code = check_member(c->member, "member", &joined, err);
     if (code != AT_OK)
         return code;
-    if (c->member->relationship == ATB__V1__RELATIONSHIP__RELATIONSHIP_APPLICANT)
-        return at_error_set(err, AT_VALIDATION, "member.relationship", "the household has its APPLICANT already");
     household_state h;
     char stream[64];
     if ((code = load(req, c->household_key, &h, stream, err)) != AT_OK)
         return code;
+    /* One applicant at a time: a new one only after the last one left. */
+    for (size_t i = 0; c->member->relationship == ATB__V1__RELATIONSHIP__RELATIONSHIP_APPLICANT && i < h.n; i++)
+        if (h.m[i].relationship == ATB__V1__RELATIONSHIP__RELATIONSHIP_APPLICANT && h.m[i].left == AT_DATE_NONE) {
+            at_error_set(err, AT_VALIDATION, "member.relationship", "the household has its APPLICANT already");
+            at_error_detail(err, "%s is the applicant; relationships are stated to the applicant.", h.m[i].person_key);
+            at_error_hint(err, "Record that the applicant left first, or add the person with another relationship.");
+            return AT_VALIDATION;
+        }
     intake_lower(c->member->person_key);
 
     es_txn *t = NULL;

@@ -476,6 +476,10 @@ static void every_refusal_names_the_field_and_appends_nothing(void **state)
     add.meta = meta(0);
     refused("AddHouseholdMember", &add.base, ATB__V1__ERROR_CODE__VALIDATION, "member.joined");
     m.joined = &joined;
+    m.relationship = ATB__V1__RELATIONSHIP__RELATIONSHIP_APPLICANT;   /* Ilze is the applicant */
+    add.meta = meta(0);
+    refused("AddHouseholdMember", &add.base, ATB__V1__ERROR_CODE__VALIDATION, "member.relationship");
+    m.relationship = ATB__V1__RELATIONSHIP__RELATIONSHIP_OTHER_RELATIVE;
     add.meta = meta(1);   /* stale: the household is at version 3 */
     refused("AddHouseholdMember", &add.base, ATB__V1__ERROR_CODE__CONFLICT, NULL);
     Atb__V1__MemberIn x = ATB__V1__MEMBER_IN__INIT, y = ATB__V1__MEMBER_IN__INIT;

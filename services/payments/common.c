@@ -1,0 +1,183 @@
+/*
+ * common.c -- what every file of the payments service uses: SQL inside a transaction,
+ * dates, packing and appending events, names of enum values.
+ *
+ * The write path of every command and consumer is the same: check the fields (nothing
+ * touched), begin, lock and read the rows the rule depends on, write the rows, append the
+ * events last (the append takes the log's head lock), commit. Rows and events commit
+ * together or not at all; a refused command leaves nothing.
+ */
+#include "payments.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "at_uuid.h"
+
+at_code pay_sql(es_txn *t, const char *sql, int n, const char *const *params, PGresult **out, at_error *err)
+{
+    PGconn *c = es_txn_conn(t);
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = r;
+        else
+            PQclear(r);
+        return AT_OK;
+    }
+    bool gone = PQstatus(c) != CONNECTION_OK;
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    at_error_set(err, gone ? AT_UNAVAILABLE : AT_INTERNAL, NULL, "could not %s payments' tables",
+                 gone ? "reach" : "update");
+    at_error_detail(err, "PostgreSQL said (%s): %.250s", state ? state : "-", PQresultErrorMessage(r));
+    at_error_hint(err, "Retry with the same command id.");
+    PQclear(r);
+    if (out)
+        *out = NULL;
+    return err ? err->code : (gone ? AT_UNAVAILABLE : AT_INTERNAL);
+}
+
+at_code pay_begin(es_store *es, es_txn **t, at_error *err)
+{
+    es_status st = es_txn_begin(es, t, err);
+    return st == ES_OK ? AT_OK : es_status_code(st);
+}
+
+at_code pay_commit(es_txn *t, at_error *err)
+{
+    es_status st = es_txn_commit(t, err);
+    return st == ES_OK ? AT_OK : es_status_code(st);
+}
+
+bool pay_date_in(const Atb__V1__Date *d, at_date *out)
+{
+    if (!d || (d->year == 0 && d->month == 0 && d->day == 0)) {
+        *out = AT_DATE_NONE;
+        return true;
+    }
+    return at_date_from_ymd(d->year, d->month, d->day, out);
+}
+
+Atb__V1__Date *pay_date_out(at_arena *a, at_date d)
+{
+    if (d == AT_DATE_NONE)
+        return NULL;
+    Atb__V1__Date *p = at_arena_alloc(a, sizeof *p);
+    if (!p)
+        return NULL;
+    atb__v1__date__init(p);
+    int y, m, dd;
+    at_date_to_ymd(d, &y, &m, &dd);
+    p->year = y;
+    p->month = m;
+    p->day = dd;
+    return p;
+}
+
+const char *pay_date_sql(at_date d, char *buf)
+{
+    if (d == AT_DATE_NONE)
+        return NULL;
+    at_date_format(d, buf, 11);
+    return buf;
+}
+
+at_date pay_date_parse(const char *s)
+{
+    at_date d;
+    if (!s || !*s || at_date_parse(s, "date", &d, NULL) != AT_OK)
+        return AT_DATE_NONE;
+    return d;
+}
+
+at_code pay_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = at_arena_alloc(a, n);
+    if (!buf)
+        return at_error_set(err, AT_INTERNAL, NULL, "could not build the %s event: out of memory", type);
+    protobuf_c_message_pack(m, buf);
+    memset(ev, 0, sizeof *ev);
+    ev->type = type;
+    ev->payload = buf;
+    ev->payload_len = n;
+    if (n > ES_MAX_PAYLOAD) {
+        at_error_set(err, AT_TOO_LARGE, NULL, "the %s event is too large", type);
+        at_error_detail(err, "It packs to %zu bytes; an event holds at most %u.", n, ES_MAX_PAYLOAD);
+        return AT_TOO_LARGE;
+    }
+    return AT_OK;
+}
+
+at_code pay_append(es_txn *t, const char *tenant, const char *stream, int64_t expected, const char *command_id,
+                   const char *causation_id, const char *correlation_id, const char *actor, es_event_in *evs,
+                   size_t n, es_append_res *res, at_error *err)
+{
+    es_append_req rq = {
+        .tenant = tenant,
+        .stream_id = stream,
+        .expected_version = expected,
+        .command_id = command_id && *command_id ? command_id : NULL,
+        .causation_id = causation_id && *causation_id ? causation_id : NULL,
+        .correlation_id = correlation_id && *correlation_id ? correlation_id : NULL,
+        .actor = actor && *actor ? actor : NULL,
+        .events = evs,
+        .n_events = n,
+    };
+    es_status st = es_txn_append(t, &rq, res, err);
+    return st == ES_OK ? AT_OK : es_status_code(st);
+}
+
+at_code pay_check_key(char *s, const char *field, at_error *err)
+{
+    if (!s || !*s)
+        return at_error_set(err, AT_VALIDATION, field, "%s is required", field);
+    if (!at_uuid_valid(s)) {
+        at_error_set(err, AT_VALIDATION, field, "%s is not a UUID", field);
+        at_error_detail(err, "Keys are UUIDs; the value sent was \"%.64s\".", s);
+        return AT_VALIDATION;
+    }
+    for (char *p = s; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return AT_OK;
+}
+
+static const char *const channel_names[] = {"", "account", "cash", "provider", "municipality"};
+static const char *const funding_names[] = {"", "municipal", "state", "eu"};
+static const char *const status_names[] = {"", "scheduled", "batched", "paid", "rejected", "cancelled"};
+
+const char *pay_channel_name(Atb__V1__PaymentChannel c)
+{
+    return (unsigned)c < 5 ? channel_names[c] : "";
+}
+
+const char *pay_funding_name(Atb__V1__FundingSource f)
+{
+    return (unsigned)f < 4 ? funding_names[f] : "";
+}
+
+static int index_of(const char *const *names, int n, const char *s)
+{
+    for (int i = 1; s && i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return 0;
+}
+
+Atb__V1__FundingSource pay_funding_of(const char *name)
+{
+    return (Atb__V1__FundingSource)index_of(funding_names, 4, name);
+}
+
+Atb__V1__PaymentChannel pay_channel_of(const char *name)
+{
+    return (Atb__V1__PaymentChannel)index_of(channel_names, 5, name);
+}
+
+Atb__V1__OrderStatus pay_status_of(const char *name)
+{
+    return (Atb__V1__OrderStatus)index_of(status_names, 6, name);
+}
