@@ -122,8 +122,13 @@ int cli_payments(cli *c, int argc, char **argv);      /* cli_payments.c */
 typedef struct demo_person {
     char key[37];
     at_date birth;
+    const char *given, *family;         /* for the payee accounts (never in an event) */
 } demo_person;
 int cli_demo_cases(cli *c, const demo_person *p, int n, uint64_t seed, long clients, json_t *summary, bool *ok);
+/* cli_demo_pay.c: the demo's payments: accounts, a batch, its pain.001 file, the bank's
+ * report, the budget execution. The same conventions as cli_demo_cases(); *ok is false
+ * also when the payments service does not answer (the part is then skipped). */
+int cli_demo_payments(cli *c, const demo_person *p, int n, json_t *summary, bool *ok);
 
 /* ---- sub-commands (atbalsts.c) --------------------------------------------------------- */
 

@@ -15,6 +15,8 @@
  *    and whether the projection holds as many new persons as were registered.
  * 5. The caseload (cli_demo_cases.c): households of the new residents apply, are visited,
  *    completed, and decided by means testing; the decisions are tallied.
+ * 6. The payments (cli_demo_pay.c): the GMI grants' orders, the clients' accounts, a batch
+ *    and its pain.001 file, the bank's report, the budget execution.
  *
  * The same --seed gives the same residents, so a second run with the same seed on the
  * same database is refused as CONFLICT throughout (and says so). Without --seed one is
@@ -243,7 +245,7 @@ static void sleep_ms(int ms)
 
 static void demo_usage(FILE *f)
 {
-    fprintf(f, "usage: atbalsts demo [--persons N] [--seed S] [--clients C] [--no-cases]\n\n"
+    fprintf(f, "usage: atbalsts demo [--persons N] [--seed S] [--clients C] [--no-cases] [--no-payments]\n\n"
                "Registers N generated residents of the --tenant municipality through the\n"
                "command API from C concurrent clients, sends three commands that must be\n"
                "refused and shows the answers, waits for the reporting projection to catch up\n"
@@ -254,7 +256,9 @@ static void demo_usage(FILE *f)
                "  --persons N   residents to register (default 500, at most 1000000)\n"
                "  --seed S      the same seed gives the same residents (default: from the clock)\n"
                "  --clients C   requests in flight at once (default 16, at most 256)\n"
-               "  --no-cases    registrations only\n");
+               "  --no-cases    registrations only\n"
+               "  --no-payments no payments part (accounts, a batch and its SEPA file, the\n"
+               "                bank's report, the budget execution of 2020)\n");
 }
 
 /* ---- the demo ---- */
@@ -265,9 +269,10 @@ int cli_demo(cli *c, int argc, char **argv)
                                          {"seed", required_argument, 0, 's'},
                                          {"clients", required_argument, 0, 'c'},
                                          {"no-cases", no_argument, 0, 'x'},
+                                         {"no-payments", no_argument, 0, 'y'},
                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     long n = 500, clients = 16;
-    bool cases = true;
+    bool cases = true, payments = true;
     uint64_t seed = (uint64_t)(at_now_us() % 1000000);
     char *end;
     int o;
@@ -278,6 +283,7 @@ int cli_demo(cli *c, int argc, char **argv)
         case 's': seed = strtoull(optarg, &end, 10); if (*end) { n = -1; } break;
         case 'c': clients = strtol(optarg, &end, 10); if (*end) clients = -1; break;
         case 'x': cases = false; break;
+        case 'y': payments = false; break;
         case 'h': demo_usage(stdout); return CLI_OK;
         default: demo_usage(stderr); return CLI_USAGE;
         }
@@ -439,9 +445,16 @@ int cli_demo(cli *c, int argc, char **argv)
         for (long i = 0; dp && i < n; i++)
             if (out[i].code == AT_OK && out[i].key[0]) {
                 snprintf(dp[k].key, sizeof dp[k].key, "%s", out[i].key);
+                dp[k].given = res[i].given;
+                dp[k].family = res[i].family;
                 dp[k++].birth = res[i].birth;
             }
         rc = dp ? cli_demo_cases(c, dp, k, seed, clients, summary, &cases_ok) : CLI_USAGE;
+        if (rc == CLI_OK && dp && payments) {
+            bool pay_ok = true;
+            rc = cli_demo_payments(c, dp, k, summary, &pay_ok);
+            cases_ok = cases_ok && pay_ok;
+        }
         free(dp);
     }
     if (summary)

@@ -80,13 +80,23 @@ int sk_start_means(void)
 #endif
 }
 
+int sk_start_payments(void)
+{
+#ifdef PAYMENTS_PATH
+    sk.pids[4] = spawn(PAYMENTS_PATH, "atb_payments");
+    return sk.pids[4] > 0 ? 0 : -1;
+#else
+    return -1;
+#endif
+}
+
 int sk_stop_services(void)
 {
     int bad = 0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (sk.pids[i] > 0)
             kill(sk.pids[i], SIGTERM);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (sk.pids[i] <= 0)
             continue;
         int st = 0;

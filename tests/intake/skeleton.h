@@ -19,7 +19,7 @@ typedef struct skeleton {
     t_db db;
     char prefix[48];
     char stream[48];
-    pid_t pids[4];            /* intake, relay, reporting, means; 0 once reaped */
+    pid_t pids[5];            /* intake, relay, reporting, means, payments; 0 once reaped */
     bus *client;
 } skeleton;
 
@@ -30,6 +30,8 @@ extern skeleton sk;
 int sk_start(void);
 /* Start atbalsts-means too (tests compiled with MEANS_PATH): after sk_start(). 0 or -1. */
 int sk_start_means(void);
+/* Start atbalsts-payments too (tests compiled with PAYMENTS_PATH): after sk_start(). */
+int sk_start_payments(void);
 /* Wait until intake and reporting answer queries (each sk_call retries up to 10 s). */
 void sk_wait_ready(void);
 /* SIGTERM every service still running and wait (up to 20 s each, then SIGKILL). Returns

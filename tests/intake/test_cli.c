@@ -225,7 +225,8 @@ static void demo_registers_residents_and_the_projection_catches_up(void **state)
 {
     (void)state;
     int64_t persons = sk_sql_int("SELECT count(*) FROM intake.identities WHERE tenant = 'tervete'");
-    cli("--tenant", "tervete", "--json", "demo", "--persons", "60", "--seed", "7", "--clients", "6", NULL);
+    cli("--tenant", "tervete", "--json", "demo", "--persons", "60", "--seed", "7", "--clients", "6", "--no-payments",
+        NULL);
     assert_int_equal(r.code, 0);
     json_t *j = parse_out();
     assert_int_equal(json_integer_value(json_object_get(j, "registered")), 60);
@@ -281,8 +282,25 @@ static void demo_again_with_the_same_seed_registers_nobody_twice(void **state)
 static void audit_proves_every_decision_and_finds_a_tampered_one(void **state)
 {
     (void)state;
-    cli("demo", "--persons", "40", "--seed", "11", "--clients", "4", NULL);
+    /* The whole demo: registrations, the caseload, and its payments down to the bank. */
+    cli("--json", "demo", "--persons", "40", "--seed", "11", "--clients", "4", NULL);
     assert_int_equal(r.code, 0);
+    json_t *demo = parse_out();
+    json_t *pay = json_object_get(demo, "payments");
+    assert_non_null(pay);
+    json_int_t batched = json_integer_value(json_object_get(pay, "batched"));
+    assert_true(batched > 0);
+    assert_int_equal(json_integer_value(json_object_get(pay, "paid")) +
+                         json_integer_value(json_object_get(pay, "rejected")),
+                     batched);
+    assert_int_equal(json_integer_value(json_object_get(pay, "rejected")), 1);
+    assert_true(json_integer_value(json_object_get(pay, "file_bytes")) > 1000);
+    /* the budget of 2020 is what the bank paid: the batch's sum less the rejected order */
+    assert_true(json_integer_value(json_object_get(pay, "budget_paid_cents")) > 0);
+    assert_true(json_integer_value(json_object_get(pay, "budget_paid_cents")) <
+                json_integer_value(json_object_get(pay, "control_sum_cents")));
+    json_decref(demo);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM atb.events WHERE type = 'BatchConfirmed'"), 1);
     cli("--json", "audit", "--pg", sk.db.admin, NULL);
     assert_int_equal(r.code, 0);
     json_t *j = parse_out();
@@ -326,7 +344,7 @@ static void audit_proves_every_decision_and_finds_a_tampered_one(void **state)
 static int setup(void **state)
 {
     (void)state;
-    if (sk_start() != 0 || sk_start_means() != 0)
+    if (sk_start() != 0 || sk_start_means() != 0 || sk_start_payments() != 0)
         return -1;
     sk_wait_ready();   /* the command line, unlike sk_call, does not wait for a service */
     /* the demo's caseload needs the rule sets in the log (means publishes them at start) */
