@@ -32,6 +32,7 @@ static const struct {
     {"agreement", cli_agreement, "make a co-operation agreement, record the outcome of a duty"},
     {"appeal", cli_appeal, "file and decide appeals against decisions"},
     {"case", cli_case, "open, change and log cases; show a case's history"},
+    {"service", cli_allocation, "social services: waiting lists, offers, places, occupancy, charges"},
     {"payment", cli_payments, "payee accounts, batches and SEPA files, bank reports, budget execution"},
     {"audit", cli_audit, "re-derive past decisions from the log and prove each"},
     {"demo", cli_demo, "drive a realistic demo workload through the command API"},

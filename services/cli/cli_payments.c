@@ -73,6 +73,7 @@ static const char *name_of(const char *const *names, int n, int v)
 
 static void meta_of(cli *c, Atb__V1__CommandMeta *meta, char id[37])
 {
+    atb__v1__command_meta__init(meta);
     cli_meta(c, meta, id);
     if (c->command_id)
         meta->command_id = (char *)c->command_id;

@@ -299,8 +299,31 @@ static void audit_proves_every_decision_and_finds_a_tampered_one(void **state)
     assert_true(json_integer_value(json_object_get(pay, "budget_paid_cents")) > 0);
     assert_true(json_integer_value(json_object_get(pay, "budget_paid_cents")) <
                 json_integer_value(json_object_get(pay, "control_sum_cents")));
+    char batch[64];
+    snprintf(batch, sizeof batch, "%s", json_string_value(json_object_get(pay, "batch")));
+    json_int_t file_bytes = json_integer_value(json_object_get(pay, "file_bytes"));
     json_decref(demo);
     assert_int_equal(sk_sql_int("SELECT count(*) FROM atb.events WHERE type = 'BatchConfirmed'"), 1);
+    /* The accountant's commands see the same: the file again, byte for byte in size, and
+     * the budget line of the GMI's EKK code. */
+    char path[] = "/tmp/atb_test_batch_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    cli("payment", "export", batch, "--out", path, NULL);
+    assert_int_equal(r.code, 0);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char head[64] = "";
+    assert_true(fread(head, 1, sizeof head - 1, f) > 0);
+    fseek(f, 0, SEEK_END);
+    assert_int_equal(ftell(f), file_bytes);
+    fclose(f);
+    unlink(path);
+    assert_non_null(strstr(head, "<?xml"));
+    cli("payment", "budget", "--from", "2020-01-01", "--to", "2020-12-31", NULL);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "6421"));
     cli("--json", "audit", "--pg", sk.db.admin, NULL);
     assert_int_equal(r.code, 0);
     json_t *j = parse_out();

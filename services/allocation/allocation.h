@@ -1,0 +1,208 @@
+/*
+ * allocation.h -- This file is private to services/allocation: what its files share.
+ *
+ * catalogue.c   the catalogue files (one per municipality): services with dated
+ *               eligibility, limits, tariffs and payers; providers and their units; purchase
+ *               agreements. Loaded at start, published into the log (CataloguePublished).
+ * eligible.c    the eligibility rule and the priority rule, pure functions
+ * common.c      dates, checks, packing, transactions, derived keys (the write path)
+ * request.c     RequestService, RecordAssessment, GetWaitingList
+ * place.c       Allocate, AnswerOffer, EmergencyAdmission, ChangePlacement, Discharge: the
+ *               only writers of places, each under the unit's row lock (allocation.units
+ *               FOR UPDATE)
+ * occupancy.c   GetOccupancy: a unit's occupancy on any date, folded from the log
+ * charges.c     RecordCharges: ChargeRecorded and InterMunicipalCharge for a period
+ * handlers.c    the command table and the schema
+ *
+ * Every handler runs on a worker thread of libs/service and may block. The handlers take
+ * only what svc_request carries, so bench/bench_allocation.c calls them without NATS.
+ */
+#ifndef ALLOCATION_H
+#define ALLOCATION_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "at_date.h"
+#include "svc.h"
+#include "atb/v1/allocation.pb-c.h"
+
+#define AL_CODE_MAX 48
+#define AL_MAX_LIST 16
+
+/* ---- catalogue.c ---------------------------------------------------------------------- */
+
+typedef enum al_unit { AL_UNIT_HOUR, AL_UNIT_DAY, AL_UNIT_PLACE, AL_UNIT_TRIP } al_unit;
+
+typedef struct al_limit {            /* a weekly ceiling for persons of an age range */
+    int age_min, age_max;            /* inclusive; age_max -1 = no upper bound */
+    int per_week;                    /* hours or trips */
+} al_limit;
+
+/* One dated version of a service type of a municipality. */
+typedef struct al_service {
+    char code[AL_CODE_MAX + 1];
+    at_period valid;
+    al_unit unit;
+    bool emergency;                  /* admits outside the waiting list (crisis centre) */
+    int age_min, age_max;            /* age_max -1 = none */
+    int care_level_min;              /* 0 = no assessment needed */
+    int n_groups;
+    int disability_groups[4];        /* empty = any; else one of these is needed */
+    bool needy_only, low_income_ok;  /* status: needy_only, or needy/low-income, or any */
+    bool any_status;
+    bool residents_only;
+    int n_targets;
+    char targets[AL_MAX_LIST][AL_CODE_MAX + 1];   /* empty = any; else one is needed */
+    int n_limits;
+    al_limit limits[4];
+    int64_t tariff_cents;            /* per unit */
+    char funding[24];                /* municipality, state, eu_fund */
+    char ekk[16];
+    int copay_needy, copay_low_income, copay_other;   /* percent of the tariff the client pays */
+} al_service;
+
+typedef struct al_unit_def {         /* a provider's capacity for one service */
+    char owner[AL_CODE_MAX + 1];
+    char provider[AL_CODE_MAX + 1];
+    char service[AL_CODE_MAX + 1];
+    char kind[16];                   /* own, ngo, municipality */
+    int capacity;                    /* places, or hours/trips a week */
+    at_period valid;
+} al_unit_def;
+
+typedef struct al_agreement {        /* buyer may place up to `places` at seller's unit */
+    char id[AL_CODE_MAX + 1];
+    char buyer[AL_CODE_MAX + 1];
+    char seller[AL_CODE_MAX + 1];
+    char provider[AL_CODE_MAX + 1];
+    char service[AL_CODE_MAX + 1];
+    int places;
+    int64_t price_cents;             /* per unit of the seller's service */
+    at_period valid;
+    char ekk[16];
+} al_agreement;
+
+typedef struct al_file {
+    char municipality[AL_CODE_MAX + 1];
+    char name[AL_CODE_MAX + 8];
+    char version[65];
+    char *bytes;
+    size_t len;
+} al_file;
+
+typedef struct al_catalogue {
+    al_file *files;      size_t n_files;
+    al_service *services; size_t n_services;
+    char (*service_owner)[AL_CODE_MAX + 1];   /* municipality of services[i] */
+    al_unit_def *units;  size_t n_units;
+    al_agreement *agreements; size_t n_agreements;
+} al_catalogue;
+
+/* The catalogue the service runs with: set by main() before svc_main(). */
+extern al_catalogue *al_cat;
+
+/* Load every <municipality>.yaml of dir. A bad file is AT_VALIDATION naming file and line.
+ * Free with al_catalogue_free(). */
+at_code al_catalogue_load(const char *dir, al_catalogue **out, at_error *err);
+void al_catalogue_free(al_catalogue *c);
+/* Parse one file's bytes into c (adds to it); name for messages. */
+at_code al_catalogue_parse(al_catalogue *c, const char *name, const char *bytes, size_t len, at_error *err);
+/* Publish each file as CataloguePublished (once per version) and write the units into
+ * allocation.units. The svc_def start hook. */
+at_code al_catalogue_publish(es_store *es, at_error *err);
+
+/* The version of `municipality`'s service in force on `on`; NULL when none. */
+const al_service *al_service_find(const char *municipality, const char *code, at_date on);
+/* A unit of a provider in force on `on`; NULL when none. */
+const al_unit_def *al_unit_find(const char *owner, const char *provider, const char *service, at_date on);
+/* The agreement letting buyer place at the unit on `on`; NULL when none. */
+const al_agreement *al_agreement_find(const char *buyer, const char *seller, const char *provider,
+                                      const char *service, at_date on);
+const char *al_unit_name(al_unit u);         /* "hour", ... */
+/* The version of the municipality's catalogue file ("" when it has none). */
+const char *al_catalogue_version(const char *municipality);
+
+/* ---- eligible.c ----------------------------------------------------------------------- */
+
+typedef struct al_person {           /* what a request says about the person */
+    at_date birth_date;
+    int disability_group;            /* 0 none */
+    int status;                      /* ATB__V1__NEED_STATUS__* */
+    bool resident;
+    int care_level;                  /* from the latest assessment; 0 none */
+    size_t n_targets;
+    char **targets;
+    int load;                        /* hours/trips a week, or 1 */
+} al_person;
+
+/* AT_OK when the person may receive the service on `on`; else AT_VALIDATION with the
+ * reason in err (field names the fact: "birth_date", "care_level", ...). */
+at_code al_eligible(const al_service *s, const al_person *p, at_date on, at_error *err);
+
+/* The priority of a request on `on`: 1 crisis or violence, 2 homeless in winter
+ * (1 November .. 31 March), 3 everyone else. Lower goes first; ties by the log position
+ * of the request (earlier first). */
+int al_priority(int urgency, at_date on);
+
+/* Care level 1..4 from functional scores (each 0..4): the total against the thresholds of
+ * docs/allocation.md. */
+int al_care_level(const int32_t *scores, size_t n, int *total);
+
+/* ---- common.c ------------------------------------------------------------------------- */
+
+at_date al_today(void);
+bool al_date_in(const Atb__V1__Date *d, at_date *out);
+Atb__V1__Date *al_date_out(at_arena *a, at_date d);
+const char *al_date_text(at_date d, char buf[11]);
+at_code al_check_date(const Atb__V1__Date *d, const char *field, bool required, at_date *out, at_error *err);
+at_code al_check_key(const char *s, const char *field, at_error *err);
+at_code al_check_code(const char *s, const char *field, bool required, at_error *err);
+at_code al_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err);
+void al_key(const svc_request *req, const char *what, char out[37]);
+/* A transaction; al_append, al_exec and al_finish roll it back on any failure. */
+at_code al_begin(svc_request *req, es_txn **t, at_error *err);
+/* Append (last in the transaction); part 0 uses the command id, part N > 0 one derived. */
+at_code al_append(svc_request *req, es_txn *t, const char *stream, int64_t expected, es_event_in *evs, size_t n,
+                  int part, es_append_res *res, at_error *err);
+at_code al_finish(svc_request *req, es_txn *t, const char *stream, const char *key, const es_append_res *res,
+                  ProtobufCMessage **reply, at_error *err);
+/* Run SQL in the transaction; rows into *out (may be NULL). Rolls back on failure. */
+at_code al_exec(es_txn *t, const char *sql, int n, const char *const *params, PGresult **out, const char *what,
+                at_error *err);
+/* A command id the log has seen (a retry after a lost reply): *done true and *reply the
+ * first result (duplicate set, key as given: keys derive from the command id). Handlers
+ * call it before their checks, which the first run changed the answer of. */
+at_code al_seen(svc_request *req, const char *key, ProtobufCMessage **reply, bool *done, at_error *err);
+
+/* request.c: the care level of the person's latest assessment on or before `on` (0: none),
+ * read in the caller's transaction. */
+at_code al_care_level_of(svc_request *req, es_txn *t, const char *person, at_date on, int *level, at_error *err);
+
+/* ---- handlers ------------------------------------------------------------------------- */
+
+at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code request_assess(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code request_list(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code place_allocate(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code place_answer(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code place_emergency(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code place_discharge(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code place_change(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code occupancy_get(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code charges_record(svc_request *req, ProtobufCMessage **reply, at_error *err);
+
+/* occupancy.c: fold every placement event of the log (all tenants) up to its head into
+ * the loads in place on `on`, per unit; calls fn for each unit with a load (ctx passed
+ * through). *events gets the number of events read. Used by GetOccupancy and the bench. */
+typedef void (*al_occupancy_fn)(void *ctx, const char *owner, const char *provider, const char *service,
+                                int occupied);
+at_code al_occupancy_rebuild(es_store *es, at_date on, al_occupancy_fn fn, void *ctx, int64_t *events,
+                             at_error *err);
+
+extern const svc_command allocation_commands[];
+extern const size_t allocation_n_commands;
+extern const char *const allocation_migrations[];
+extern const size_t allocation_n_migrations;
+
+#endif

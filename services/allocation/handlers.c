@@ -1,0 +1,113 @@
+/*
+ * handlers.c -- the commands and queries of the allocation service, and its schema.
+ *
+ * To add a command: 3 things to do.
+ *  1. Add its request message (field 1: atb.v1.CommandMeta) and its event to
+ *     proto/atb/v1/allocation.proto, and rows to docs/events.md.
+ *  2. Write the handler in the file of what it changes (request.c, place.c, ...).
+ *  3. Add a row below.
+ */
+#include "allocation.h"
+
+const svc_command allocation_commands[] = {
+    {"RequestService", &atb__v1__request_service__descriptor, request_service, 0},
+    {"RecordAssessment", &atb__v1__record_assessment__descriptor, request_assess, 0},
+    {"Allocate", &atb__v1__allocate__descriptor, place_allocate, 0},
+    {"AnswerOffer", &atb__v1__answer_offer__descriptor, place_answer, 0},
+    {"EmergencyAdmission", &atb__v1__emergency_admission__descriptor, place_emergency, 0},
+    {"ChangePlacement", &atb__v1__change_placement__descriptor, place_change, 0},
+    {"Discharge", &atb__v1__discharge__descriptor, place_discharge, 0},
+    {"RecordCharges", &atb__v1__record_charges__descriptor, charges_record, 0},
+    {"GetWaitingList", &atb__v1__get_waiting_list__descriptor, request_list, SVC_QUERY},
+    {"GetOccupancy", &atb__v1__get_occupancy__descriptor, occupancy_get, SVC_QUERY},
+};
+const size_t allocation_n_commands = sizeof allocation_commands / sizeof allocation_commands[0];
+
+/* Applied once each, in order, as the admin with search_path = allocation. Never edit one
+ * that ran anywhere; append.
+ *
+ * Every table but units is a projection of the log written in the same transaction as
+ * its events; units holds one row per provider unit of the catalogue, the row every
+ * command that takes or frees a place of that unit locks first. */
+const char *const allocation_migrations[] = {
+    "CREATE TABLE allocation.units (\n"
+    "    owner    text NOT NULL,\n"
+    "    provider text NOT NULL,\n"
+    "    service  text NOT NULL,\n"
+    "    PRIMARY KEY (owner, provider, service)\n"
+    ");\n"
+    "COMMENT ON TABLE allocation.units IS 'One row per provider unit of the catalogue: the lock taken before "
+    "a place of the unit is offered, taken or freed.';\n"
+    "CREATE TABLE allocation.assessments (\n"
+    "    assessment_key uuid   PRIMARY KEY,\n"
+    "    tenant         text   NOT NULL,\n"
+    "    person_key     uuid   NOT NULL,\n"
+    "    assessed_on    date   NOT NULL,\n"
+    "    care_level     int    NOT NULL,\n"
+    "    seq            bigserial\n"
+    ");\n"
+    "CREATE INDEX assessments_person ON allocation.assessments (tenant, person_key, assessed_on, seq);\n"
+    "CREATE TABLE allocation.requests (\n"
+    "    request_key      uuid    PRIMARY KEY,\n"
+    "    tenant           text    NOT NULL,\n"
+    "    person_key       uuid    NOT NULL,\n"
+    "    service          text    NOT NULL,\n"
+    "    urgency          int     NOT NULL,\n"
+    "    load             int     NOT NULL,\n"
+    "    birth_date       date    NOT NULL,\n"
+    "    disability_group int     NOT NULL,\n"
+    "    status           int     NOT NULL,\n"
+    "    resident         boolean NOT NULL,\n"
+    "    target_groups    text[]  NOT NULL,\n"
+    "    requested_on     date    NOT NULL,\n"
+    "    state            text    NOT NULL CHECK (state IN ('waiting', 'offered', 'placed', 'declined')),\n"
+    "    seq              bigserial\n"
+    ");\n"
+    "CREATE INDEX requests_list ON allocation.requests (tenant, service, state, seq);\n"
+    "CREATE TABLE allocation.offers (\n"
+    "    offer_key   uuid PRIMARY KEY,\n"
+    "    tenant      text NOT NULL,\n"
+    "    request_key uuid NOT NULL,\n"
+    "    person_key  uuid NOT NULL,\n"
+    "    owner       text NOT NULL,\n"
+    "    provider    text NOT NULL,\n"
+    "    service     text NOT NULL,\n"
+    "    agreement   text NOT NULL,\n"
+    "    load        int  NOT NULL,\n"
+    "    offered_on  date NOT NULL,\n"
+    "    state       text NOT NULL CHECK (state IN ('open', 'accepted', 'declined'))\n"
+    ");\n"
+    "CREATE INDEX offers_unit ON allocation.offers (owner, provider, service, state);\n"
+    "CREATE TABLE allocation.placements (\n"
+    "    placement_key uuid    PRIMARY KEY,\n"
+    "    tenant        text    NOT NULL,\n"
+    "    person_key    uuid    NOT NULL,\n"
+    "    request_key   uuid,\n"
+    "    owner         text    NOT NULL,\n"
+    "    provider      text    NOT NULL,\n"
+    "    service       text    NOT NULL,\n"
+    "    agreement     text    NOT NULL,\n"
+    "    load          int     NOT NULL,\n"
+    "    status        int     NOT NULL,\n"
+    "    emergency     boolean NOT NULL,\n"
+    "    start_on      date    NOT NULL,\n"
+    "    ended_on      date\n"
+    ");\n"
+    "CREATE INDEX placements_unit ON allocation.placements (owner, provider, service, ended_on);\n"
+    "CREATE INDEX placements_tenant ON allocation.placements (tenant, service, start_on);\n"
+    "GRANT SELECT, INSERT, UPDATE ON allocation.units, allocation.assessments, allocation.requests, "
+    "allocation.offers, allocation.placements TO atb_allocation;\n"
+    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA allocation TO atb_allocation;\n",
+    /* 2: changes of hours and suspensions, dated; what the charges of a period read. */
+    "CREATE TABLE allocation.placement_changes (\n"
+    "    placement_key uuid    NOT NULL,\n"
+    "    from_on       date    NOT NULL,\n"
+    "    load          int     NOT NULL,\n"
+    "    suspended     boolean NOT NULL,\n"
+    "    seq           bigserial,\n"
+    "    PRIMARY KEY (placement_key, seq)\n"
+    ");\n"
+    "GRANT SELECT, INSERT ON allocation.placement_changes TO atb_allocation;\n"
+    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA allocation TO atb_allocation;\n",
+};
+const size_t allocation_n_migrations = sizeof allocation_migrations / sizeof allocation_migrations[0];
