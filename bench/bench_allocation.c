@@ -192,8 +192,8 @@ static void *seed_main(void *arg)
         pe.reason = "moved_out";
         es_event_in ev[2];
         at_error err;
-        if (al_pack(a, &ps.base, "PlacementStarted", &ev[0], &err) != AT_OK ||
-            al_pack(a, &pe.base, "PlacementEnded", &ev[1], &err) != AT_OK)
+        if (svc_pack(a, &ps.base, "PlacementStarted", &ev[0], &err) != AT_OK ||
+            svc_pack(a, &pe.base, "PlacementEnded", &ev[1], &err) != AT_OK)
             die("pack", err.message);
         es_append_req r = {.tenant = u->owner, .stream_id = stream, .expected_version = ES_VERSION_NONE,
                            .events = ev, .n_events = rand_r(&seed) % 4 ? 2 : 1};

@@ -151,14 +151,10 @@ int al_care_level(const int32_t *scores, size_t n, int *total);
 
 /* ---- common.c ------------------------------------------------------------------------- */
 
-at_date al_today(void);
-bool al_date_in(const Atb__V1__Date *d, at_date *out);
-Atb__V1__Date *al_date_out(at_arena *a, at_date d);
 const char *al_date_text(at_date d, char buf[11]);
 at_code al_check_date(const Atb__V1__Date *d, const char *field, bool required, at_date *out, at_error *err);
 at_code al_check_key(const char *s, const char *field, at_error *err);
 at_code al_check_code(const char *s, const char *field, bool required, at_error *err);
-at_code al_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err);
 void al_key(const svc_request *req, const char *what, char out[37]);
 /* A transaction; al_append, al_exec and al_finish roll it back on any failure. */
 at_code al_begin(svc_request *req, es_txn **t, at_error *err);

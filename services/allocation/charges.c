@@ -169,13 +169,13 @@ at_code charges_record(svc_request *req, ProtobufCMessage **reply, at_error *err
             ev.units = units;
             ev.unit_price_cents = price;
             ev.amount_cents = total;
-            ev.period_from = al_date_out(req->arena, a);
-            ev.period_to = al_date_out(req->arena, b - 1);
+            ev.period_from = svc_date_out(req->arena, a);
+            ev.period_to = svc_date_out(req->arena, b - 1);
             ev.ekk_code = (char *)g->ekk;
             ev.funding_source = (char *)s->funding;
             ev.service = (char *)service;
             es_event_in *slot = next_slot(req, &l);
-            if (!slot || (code = al_pack(req->arena, &ev.base, "InterMunicipalCharge", slot, err)) != AT_OK) {
+            if (!slot || (code = svc_pack(req->arena, &ev.base, "InterMunicipalCharge", slot, err)) != AT_OK) {
                 PQclear(r);
                 es_txn_rollback(t);
                 return slot ? code : at_error_set(err, AT_INTERNAL, NULL, "out of memory");
@@ -198,15 +198,15 @@ at_code charges_record(svc_request *req, ProtobufCMessage **reply, at_error *err
             ev.payer = (char *)(part == 0 ? "client" : funder);
             ev.payee = g ? buyer_payee : unit_payee;
             ev.amount_cents = amount;
-            ev.period_from = al_date_out(req->arena, a);
-            ev.period_to = al_date_out(req->arena, b - 1);
+            ev.period_from = svc_date_out(req->arena, a);
+            ev.period_to = svc_date_out(req->arena, b - 1);
             ev.units = units;
             ev.unit_price_cents = price;
             ev.ekk_code = (char *)(g ? g->ekk : s->ekk);
             ev.funding_source = (char *)(part == 0 ? "client" : s->funding);
             ev.service = (char *)service;
             es_event_in *slot = next_slot(req, &l);
-            if (!slot || (code = al_pack(req->arena, &ev.base, "ChargeRecorded", slot, err)) != AT_OK) {
+            if (!slot || (code = svc_pack(req->arena, &ev.base, "ChargeRecorded", slot, err)) != AT_OK) {
                 PQclear(r);
                 es_txn_rollback(t);
                 return slot ? code : at_error_set(err, AT_INTERNAL, NULL, "out of memory");

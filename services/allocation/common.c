@@ -15,51 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "at_time.h"
 #include "at_uuid.h"
 
 /* Namespace of keys derived from command ids. Never change it: a retried command would
  * create a second record. */
 #define AL_KEY_NS "9a4c1e57-3f2b-4d8a-b6e0-71c5d2a8f394"
 
-/* Today in Latvia: EET/EEST, as services/intake counts it. */
-at_date al_today(void)
-{
-    int64_t now = at_now_us();
-    int y, m, d;
-    at_date_to_ymd(at_date_of_us(now), &y, &m, &d);
-    at_date mar, oct;
-    at_date_from_ymd(y, 3, 31, &mar);
-    at_date_from_ymd(y, 10, 31, &oct);
-    mar -= (at_date_weekday(mar) + 1) % 7;
-    oct -= (at_date_weekday(oct) + 1) % 7;
-    const int64_t day_us = 86400LL * 1000000, hour_us = 3600LL * 1000000;
-    bool summer = now >= (int64_t)mar * day_us + hour_us && now < (int64_t)oct * day_us + hour_us;
-    return at_date_of_us(now + (summer ? 3 : 2) * hour_us);
-}
 
-bool al_date_in(const Atb__V1__Date *d, at_date *out)
-{
-    if (!d || (d->year == 0 && d->month == 0 && d->day == 0)) {
-        *out = AT_DATE_NONE;
-        return true;
-    }
-    return at_date_from_ymd(d->year, d->month, d->day, out);
-}
 
-Atb__V1__Date *al_date_out(at_arena *a, at_date d)
-{
-    if (d == AT_DATE_NONE)
-        return NULL;
-    Atb__V1__Date *p = at_arena_alloc(a, sizeof *p);
-    if (!p)
-        return NULL;
-    atb__v1__date__init(p);
-    int y, m, dd;
-    at_date_to_ymd(d, &y, &m, &dd);
-    p->year = y, p->month = m, p->day = dd;
-    return p;
-}
 
 const char *al_date_text(at_date d, char buf[11])
 {
@@ -71,7 +34,7 @@ const char *al_date_text(at_date d, char buf[11])
 
 at_code al_check_date(const Atb__V1__Date *d, const char *field, bool required, at_date *out, at_error *err)
 {
-    if (!al_date_in(d, out)) {
+    if (!svc_date_in(d, out)) {
         at_error_set(err, AT_VALIDATION, field, "%s does not exist", field);
         at_error_detail(err, "%04d-%02d-%02d is not a date between 1800 and 2199.", (int)d->year, (int)d->month,
                         (int)d->day);
@@ -114,19 +77,6 @@ at_code al_check_code(const char *s, const char *field, bool required, at_error 
     return AT_OK;
 }
 
-at_code al_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = at_arena_alloc(a, n);
-    if (!buf)
-        return at_error_set(err, AT_INTERNAL, NULL, "could not build the %s event: out of memory", type);
-    protobuf_c_message_pack(m, buf);
-    memset(ev, 0, sizeof *ev);
-    ev->type = type;
-    ev->payload = buf;
-    ev->payload_len = n;
-    return AT_OK;
-}
 
 void al_key(const svc_request *req, const char *what, char out[37])
 {

@@ -83,7 +83,7 @@ static at_code fold_log(es_store *es, fold *f, at_error *err)
                 snprintf(o->service, sizeof o->service, "%s", m->service);
                 o->load = m->load;
                 o->emergency = m->emergency;
-                al_date_in(m->start_on, &o->start);
+                svc_date_in(m->start_on, &o->start);
                 o->end = AT_DATE_NONE;
                 atb__v1__placement_started__free_unpacked(m, NULL);
             } else if (strcmp(e->type, "PlacementChanged") == 0) {
@@ -94,7 +94,7 @@ static at_code fold_log(es_store *es, fold *f, at_error *err)
                 change *nc = o ? realloc(o->changes, (o->n_changes + 1) * sizeof *nc) : NULL;
                 if (nc) {
                     o->changes = nc;
-                    al_date_in(m->from_on, &nc[o->n_changes].from);
+                    svc_date_in(m->from_on, &nc[o->n_changes].from);
                     nc[o->n_changes++].load = m->load;
                 }
                 atb__v1__placement_changed__free_unpacked(m, NULL);
@@ -104,7 +104,7 @@ static at_code fold_log(es_store *es, fold *f, at_error *err)
                     continue;
                 occ *o = find(f, m->placement_key);
                 if (o)
-                    al_date_in(m->ended_on, &o->end);
+                    svc_date_in(m->ended_on, &o->end);
                 atb__v1__placement_ended__free_unpacked(m, NULL);
             }
         }
@@ -218,7 +218,7 @@ at_code occupancy_get(svc_request *req, ProtobufCMessage **reply, at_error *err)
         v->person_key = at_arena_strdup(req->arena, strcmp(o->tenant, req->tenant) == 0 ? o->person : "");
         v->placed_by = at_arena_strdup(req->arena, o->tenant);
         v->load = load_on(o, on);
-        v->start_on = al_date_out(req->arena, o->start);
+        v->start_on = svc_date_out(req->arena, o->start);
         v->emergency = o->emergency;
         ov[out->n_occupants++] = v;
     }

@@ -233,7 +233,7 @@ static at_code offer_next(svc_request *req, es_txn *t, const unit_ref *u, at_dat
         ev->owner = (char *)u->owner;
         ev->provider = (char *)u->provider;
         ev->agreement = (char *)(u->agreement ? u->agreement->id : "");
-        ev->offered_on = al_date_out(req->arena, on);
+        ev->offered_on = svc_date_out(req->arena, on);
         ev->list_position = i + 1;
         ev->priority = atoi(PQgetvalue(r, i, 9));
         ev->n_skipped = n_skipped;
@@ -241,7 +241,7 @@ static at_code offer_next(svc_request *req, es_txn *t, const unit_ref *u, at_dat
         PQclear(r);
         snprintf(pv->stream, sizeof pv->stream, "request-%s", request_key);
         *made = true;
-        return al_pack(req->arena, &ev->base, "OfferMade", &pv->ev, err);
+        return svc_pack(req->arena, &ev->base, "OfferMade", &pv->ev, err);
     }
     PQclear(r);
     return AT_OK;
@@ -357,14 +357,14 @@ static at_code start_placement(svc_request *req, es_txn *t, const unit_ref *u, c
     ev->owner = (char *)u->owner;
     ev->provider = (char *)u->provider;
     ev->agreement = (char *)(u->agreement ? u->agreement->id : "");
-    ev->start_on = al_date_out(req->arena, on);
+    ev->start_on = svc_date_out(req->arena, on);
     ev->load = load;
     ev->unit = (char *)al_unit_name(u->service_def->unit);
     ev->emergency = emergency;
     ev->reason = (char *)(reason ? reason : "");
     ev->offer_key = at_arena_strdup(req->arena, offer_key);
     snprintf(pv->stream, sizeof pv->stream, "placement-%s", placement_key);
-    return al_pack(req->arena, &ev->base, "PlacementStarted", &pv->ev, err);
+    return svc_pack(req->arena, &ev->base, "PlacementStarted", &pv->ev, err);
 }
 
 at_code place_answer(svc_request *req, ProtobufCMessage **reply, at_error *err)
@@ -435,7 +435,7 @@ at_code place_answer(svc_request *req, ProtobufCMessage **reply, at_error *err)
         ev.person_key = o.person_key;
         ev.placement_key = key;
         snprintf(pv[n].stream, sizeof pv[n].stream, "request-%s", o.request_key);
-        if ((code = al_pack(req->arena, &ev.base, "OfferAccepted", &pv[n++].ev, err)) != AT_OK) {
+        if ((code = svc_pack(req->arena, &ev.base, "OfferAccepted", &pv[n++].ev, err)) != AT_OK) {
             es_txn_rollback(t);
             return code;
         }
@@ -456,7 +456,7 @@ at_code place_answer(svc_request *req, ProtobufCMessage **reply, at_error *err)
         ev.person_key = o.person_key;
         ev.reason = c->reason;
         snprintf(pv[n].stream, sizeof pv[n].stream, "request-%s", o.request_key);
-        if ((code = al_pack(req->arena, &ev.base, "OfferDeclined", &pv[n++].ev, err)) != AT_OK) {
+        if ((code = svc_pack(req->arena, &ev.base, "OfferDeclined", &pv[n++].ev, err)) != AT_OK) {
             es_txn_rollback(t);
             return code;
         }
@@ -623,7 +623,7 @@ at_code place_discharge(svc_request *req, ProtobufCMessage **reply, at_error *er
     ev.reason = c->reason;
     pending pv;
     snprintf(pv.stream, sizeof pv.stream, "placement-%s", c->placement_key);
-    if ((code = al_pack(req->arena, &ev.base, "PlacementEnded", &pv.ev, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ev.base, "PlacementEnded", &pv.ev, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
@@ -772,7 +772,7 @@ at_code place_change(svc_request *req, ProtobufCMessage **reply, at_error *err)
     ev.reason = c->reason;
     pending pv;
     snprintf(pv.stream, sizeof pv.stream, "placement-%s", c->placement_key);
-    if ((code = al_pack(req->arena, &ev.base, "PlacementChanged", &pv.ev, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ev.base, "PlacementChanged", &pv.ev, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }

@@ -147,7 +147,7 @@ at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *er
     es_append_res res;
     char stream[64];
     snprintf(stream, sizeof stream, "request-%s", key);
-    if ((code = al_pack(req->arena, &ev.base, "ServiceRequested", &in, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ev.base, "ServiceRequested", &in, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
@@ -169,7 +169,7 @@ at_code request_assess(svc_request *req, ProtobufCMessage **reply, at_error *err
     if ((code = al_check_key(c->person_key, "person_key", err)) != AT_OK ||
         (code = al_check_date(c->assessed_on, "assessed_on", true, &on, err)) != AT_OK)
         return code;
-    if (on > al_today())
+    if (on > svc_today())
         return at_error_set(err, AT_VALIDATION, "assessed_on", "assessed_on is in the future");
     if (!req->actor || !*req->actor) {
         at_error_set(err, AT_VALIDATION, "meta.actor", "the author is required");
@@ -226,7 +226,7 @@ at_code request_assess(svc_request *req, ProtobufCMessage **reply, at_error *err
     es_append_res res;
     char stream[64];
     snprintf(stream, sizeof stream, "assessment-%s", key);
-    if ((code = al_pack(req->arena, &ev.base, "AssessmentRecorded", &in, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ev.base, "AssessmentRecorded", &in, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
@@ -246,7 +246,7 @@ at_code request_list(svc_request *req, ProtobufCMessage **reply, at_error *err)
         (code = al_check_date(q->on, "on", false, &on, err)) != AT_OK)
         return code;
     if (on == AT_DATE_NONE)
-        on = al_today();
+        on = svc_today();
     es_txn *t = NULL;
     if ((code = al_begin(req, &t, err)) != AT_OK)
         return code;
@@ -292,7 +292,7 @@ at_code request_list(svc_request *req, ProtobufCMessage **reply, at_error *err)
         w->urgency = (Atb__V1__Urgency)atoi(PQgetvalue(r, i, 2));
         at_date rq = AT_DATE_NONE;
         at_date_parse(PQgetvalue(r, i, 3), "requested_on", &rq, NULL);
-        w->requested_on = al_date_out(req->arena, rq);
+        w->requested_on = svc_date_out(req->arena, rq);
         w->waited_days = atoi(PQgetvalue(r, i, 4));
         w->state = at_arena_strdup(req->arena, PQgetvalue(r, i, 5));
         w->priority = atoi(PQgetvalue(r, i, 6));

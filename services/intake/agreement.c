@@ -66,7 +66,7 @@ static at_code fold(svc_request *req, const char *key, at_date until, agreement_
             break;
         }
         at_date on;
-        intake_date_in(o->on, &on);
+        svc_date_in(o->on, &on);
         if (o->duty < 1 || o->duty > AGREEMENT_MAX_DUTIES || (until != AT_DATE_NONE && on > until))
             continue;
         if (on >= out->outcome_on[o->duty] || out->outcome[o->duty] == 0) {
@@ -164,7 +164,7 @@ at_code agreement_make(svc_request *req, ProtobufCMessage **reply, at_error *err
     ev.duties = dp;
     es_event_in in;
     es_append_res res;
-    if ((code = intake_pack(req->arena, &ev.base, "AgreementMade", &in, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ev.base, "AgreementMade", &in, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
@@ -200,7 +200,7 @@ at_code agreement_outcome(svc_request *req, ProtobufCMessage **reply, at_error *
         return AT_VALIDATION;
     }
     at_date signed_on;
-    intake_date_in(a.made->signed_on, &signed_on);
+    svc_date_in(a.made->signed_on, &signed_on);
     if (on < signed_on)
         return at_error_set(err, AT_VALIDATION, "on", "on is before the agreement was signed");
 
@@ -218,8 +218,8 @@ at_code agreement_outcome(svc_request *req, ProtobufCMessage **reply, at_error *
     ok.note = ko.note = note;
     es_event_in in;
     es_append_res res;
-    code = c->fulfilled ? intake_pack(req->arena, &ok.base, "DutyFulfilled", &in, err)
-                        : intake_pack(req->arena, &ko.base, "DutyFailed", &in, err);
+    code = c->fulfilled ? svc_pack(req->arena, &ok.base, "DutyFulfilled", &in, err)
+                        : svc_pack(req->arena, &ko.base, "DutyFailed", &in, err);
     if (code != AT_OK) {
         es_txn_rollback(t);
         return code;

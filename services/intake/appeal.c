@@ -156,8 +156,8 @@ at_code appeal_file(svc_request *req, ProtobufCMessage **reply, at_error *err)
     ap.filed_on = c->filed_on;
     es_event_in e1, e2;
     es_append_res res, res2;
-    if ((code = intake_pack(req->arena, &f.base, "AppealFiled", &e1, err)) != AT_OK ||
-        (code = intake_pack(req->arena, &ap.base, "ApplicationAppealed", &e2, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &f.base, "AppealFiled", &e1, err)) != AT_OK ||
+        (code = svc_pack(req->arena, &ap.base, "ApplicationAppealed", &e2, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
@@ -211,7 +211,7 @@ at_code appeal_decide(svc_request *req, ProtobufCMessage **reply, at_error *err)
         return AT_CONFLICT;
     }
     at_date filed;
-    intake_date_in(ap.filed->filed_on, &filed);
+    svc_date_in(ap.filed->filed_on, &filed);
     if (on < filed)
         return at_error_set(err, AT_VALIDATION, "decided_on", "decided_on is before the appeal was filed");
 
@@ -233,7 +233,7 @@ at_code appeal_decide(svc_request *req, ProtobufCMessage **reply, at_error *err)
     d.result = c->result;
     es_event_in in;
     es_append_res res;
-    if ((code = intake_pack(req->arena, &d.base, "AppealDecided", &in, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &d.base, "AppealDecided", &in, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }

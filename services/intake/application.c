@@ -162,7 +162,7 @@ static at_code append_one(svc_request *req, es_txn *t, const char *stream, int64
                           at_error *err)
 {
     es_event_in ev;
-    at_code code = intake_pack(req->arena, m, type, &ev, err);
+    at_code code = svc_pack(req->arena, m, type, &ev, err);
     if (code != AT_OK) {
         es_txn_rollback(t);
         return code;
@@ -299,7 +299,7 @@ at_code application_submit(svc_request *req, ProtobufCMessage **reply, at_error 
     ev.channel = c->channel;
     ev.social_worker = c->social_worker;
     /* Administrative Procedure Law art. 64: one month unless a law says otherwise. */
-    ev.deadline = intake_date_out(req->arena, at_date_add_months(received, 1));
+    ev.deadline = svc_date_out(req->arena, at_date_add_months(received, 1));
 
     es_txn *t = NULL;
     if ((code = intake_begin(req, &t, err)) != AT_OK)
@@ -503,7 +503,7 @@ at_code application_declare(svc_request *req, ProtobufCMessage **reply, at_error
     if ((code = require_open(&a, "A declaration", err)) != AT_OK)
         return code;
     at_date received, declared;
-    intake_date_in(a.received->received, &received);
+    svc_date_in(a.received->received, &received);
     if ((code = intake_check_date(c->declared_on, "declared_on", true, true, &declared, err)) != AT_OK)
         return code;
     if (declared < received) {
@@ -544,7 +544,7 @@ at_code application_declare(svc_request *req, ProtobufCMessage **reply, at_error
     for (size_t i = 0; i < c->n_expenses; i++) {
         Atb__V1__Expense *x = c->expenses[i];
         at_date issued;
-        intake_date_in(x->issued, &issued);
+        svc_date_in(x->issued, &issued);
         if (lim.months && issued < oldest) {
             Atb__V1__RejectedExpense *r = at_arena_alloc(req->arena, sizeof *r);
             char detail[512], d1[11], d2[11];
@@ -713,7 +713,7 @@ at_code application_complete(svc_request *req, ProtobufCMessage **reply, at_erro
     if (code != AT_OK || (code = require_open(&a, "Completing it", err)) != AT_OK)
         return code;
     at_date received, decision;
-    intake_date_in(a.received->received, &received);
+    svc_date_in(a.received->received, &received);
     if ((code = intake_check_date(c->decision_date, "decision_date", true, true, &decision, err)) != AT_OK)
         return code;
     if (decision < received)
@@ -763,7 +763,7 @@ at_code application_complete(svc_request *req, ProtobufCMessage **reply, at_erro
     ev.application_id = c->application_id;
     ev.application = app;
     ev.household = hh;
-    ev.completed_on = intake_date_out(req->arena, intake_today());
+    ev.completed_on = svc_date_out(req->arena, svc_today());
     es_txn *t = NULL;
     if ((code = intake_begin(req, &t, err)) != AT_OK)
         return code;
@@ -927,7 +927,7 @@ static at_code append_in(es_txn *txn, const es_event *ev, const char *id, int64_
     snprintf(stream, sizeof stream, "application-%s", id);
     at_uuid_derive(DECIDED_NS, ev->event_id, cmd);
     es_event_in in;
-    at_code code = intake_pack(arena, m, type, &in, err);
+    at_code code = svc_pack(arena, m, type, &in, err);
     if (code != AT_OK)
         return code;
     es_append_req ar = {

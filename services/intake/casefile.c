@@ -80,7 +80,7 @@ static at_code append_one(svc_request *req, es_txn *t, const char *stream, int64
                           at_error *err)
 {
     es_event_in ev;
-    at_code code = intake_pack(req->arena, m, type, &ev, err);
+    at_code code = svc_pack(req->arena, m, type, &ev, err);
     if (code != AT_OK) {
         es_txn_rollback(t);
         return code;

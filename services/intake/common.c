@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "at_time.h"
 #include "at_uuid.h"
 
 /* Namespace of keys derived from command ids (households, applications, notes, ...).
@@ -32,48 +31,8 @@ void intake_lower(char *s)
 
 /* ---- dates ---- */
 
-/* EET/EEST: UTC+3 from the last Sunday of March to the last Sunday of October, 01:00 UTC
- * each; UTC+2 otherwise. A child born just after midnight in Riga must not be "born in
- * the future" because UTC is still on the day before. */
-at_date intake_today(void)
-{
-    int64_t now = at_now_us();
-    int y, m, d;
-    at_date_to_ymd(at_date_of_us(now), &y, &m, &d);
-    at_date mar, oct;
-    at_date_from_ymd(y, 3, 31, &mar);
-    at_date_from_ymd(y, 10, 31, &oct);
-    mar -= (at_date_weekday(mar) + 1) % 7;   /* back to the Sunday (weekday 6) */
-    oct -= (at_date_weekday(oct) + 1) % 7;
-    const int64_t day_us = 86400LL * 1000000, hour_us = 3600LL * 1000000;
-    bool summer = now >= (int64_t)mar * day_us + hour_us && now < (int64_t)oct * day_us + hour_us;
-    return at_date_of_us(now + (summer ? 3 : 2) * hour_us);
-}
 
-bool intake_date_in(const Atb__V1__Date *d, at_date *out)
-{
-    if (!d || (d->year == 0 && d->month == 0 && d->day == 0)) {
-        *out = AT_DATE_NONE;
-        return true;
-    }
-    return at_date_from_ymd(d->year, d->month, d->day, out);
-}
 
-Atb__V1__Date *intake_date_out(at_arena *a, at_date d)
-{
-    if (d == AT_DATE_NONE)
-        return NULL;
-    Atb__V1__Date *p = at_arena_alloc(a, sizeof *p);
-    if (!p)
-        return NULL;
-    atb__v1__date__init(p);
-    int y, m, dd;
-    at_date_to_ymd(d, &y, &m, &dd);
-    p->year = y;
-    p->month = m;
-    p->day = dd;
-    return p;
-}
 
 const char *intake_date_text(at_date d, char *buf)
 {
@@ -88,7 +47,7 @@ const char *intake_date_text(at_date d, char *buf)
 at_code intake_check_date(const Atb__V1__Date *d, const char *field, bool required, bool not_future, at_date *out,
                           at_error *err)
 {
-    if (!intake_date_in(d, out)) {
+    if (!svc_date_in(d, out)) {
         at_error_set(err, AT_VALIDATION, field, "%s does not exist", field);
         at_error_detail(err, "%04d-%02d-%02d is not a date between 1800 and 2199.", (int)d->year, (int)d->month,
                         (int)d->day);
@@ -100,7 +59,7 @@ at_code intake_check_date(const Atb__V1__Date *d, const char *field, bool requir
         return AT_OK;
     }
     if (not_future) {
-        at_date today = intake_today();
+        at_date today = svc_today();
         if (*out > today) {
             char a[11], b[11];
             at_error_set(err, AT_VALIDATION, field, "%s is in the future", field);
@@ -214,24 +173,6 @@ at_code intake_check_cents(int64_t v, const char *field, at_error *err)
 
 /* ---- events ---- */
 
-at_code intake_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = at_arena_alloc(a, n);
-    if (!buf)
-        return at_error_set(err, AT_INTERNAL, NULL, "could not build the %s event: out of memory", type);
-    protobuf_c_message_pack(m, buf);
-    memset(ev, 0, sizeof *ev);
-    ev->type = type;
-    ev->payload = buf;
-    ev->payload_len = n;
-    if (n > ES_MAX_PAYLOAD) {
-        at_error_set(err, AT_TOO_LARGE, NULL, "the %s event is too large", type);
-        at_error_detail(err, "It packs to %zu bytes; an event holds at most %u.", n, ES_MAX_PAYLOAD);
-        return AT_TOO_LARGE;
-    }
-    return AT_OK;
-}
 
 at_code intake_read(svc_request *req, const char *stream, es_batch **out, at_error *err)
 {

@@ -22,7 +22,7 @@
 static const char *d(const Atb__V1__Date *p, char *buf)
 {
     at_date x;
-    if (!intake_date_in(p, &x))
+    if (!svc_date_in(p, &x))
         return strcpy(buf, "?");
     return intake_date_text(x, buf);
 }

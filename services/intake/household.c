@@ -61,7 +61,7 @@ at_code household_fold(svc_request *req, const char *key, int64_t at_position, h
             household_member_state *m = &out->m[out->n++];
             m->person_key = j->person_key;
             m->relationship = j->relationship;
-            intake_date_in(j->joined, &m->joined);
+            svc_date_in(j->joined, &m->joined);
             m->left = AT_DATE_NONE;
         } else if (strcmp(e->type, "MemberLeft") == 0) {
             Atb__V1__MemberLeft *l =
@@ -72,7 +72,7 @@ at_code household_fold(svc_request *req, const char *key, int64_t at_position, h
             }
             for (size_t k = 0; k < out->n; k++)
                 if (out->m[k].left == AT_DATE_NONE && strcmp(out->m[k].person_key, l->person_key) == 0)
-                    intake_date_in(l->left, &out->m[k].left);
+                    svc_date_in(l->left, &out->m[k].left);
         }
     }
     es_batch_free(b);
@@ -204,7 +204,7 @@ static at_code pack_joined(svc_request *req, const char *household, const Atb__V
     j.person_key = m->person_key;
     j.relationship = m->relationship;
     j.joined = m->joined;
-    return intake_pack(req->arena, &j.base, "MemberJoined", ev, err);
+    return svc_pack(req->arena, &j.base, "MemberJoined", ev, err);
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -269,7 +269,7 @@ at_code household_create(svc_request *req, ProtobufCMessage **reply, at_error *e
         char field[48];
         snprintf(field, sizeof field, "members.%zu.person_key", idx + 1);
         at_date joined;
-        intake_date_in(sorted[i]->joined, &joined);
+        svc_date_in(sorted[i]->joined, &joined);
         if ((code = claim_membership(req, t, key, sorted[i]->person_key, joined, field, err)) != AT_OK)
             return code;
     }
@@ -278,8 +278,8 @@ at_code household_create(svc_request *req, ProtobufCMessage **reply, at_error *e
 
     Atb__V1__HouseholdCreated hc = ATB__V1__HOUSEHOLD_CREATED__INIT;
     hc.household_key = key;
-    hc.created_on = intake_date_out(req->arena, intake_today());
-    code = intake_pack(req->arena, &hc.base, "HouseholdCreated", &ev[0], err);
+    hc.created_on = svc_date_out(req->arena, svc_today());
+    code = svc_pack(req->arena, &hc.base, "HouseholdCreated", &ev[0], err);
     for (size_t i = 0; i < c->n_members && code == AT_OK; i++)
         code = pack_joined(req, key, c->members[i], &ev[i + 1], err);
     if (code != AT_OK) {
@@ -404,7 +404,7 @@ at_code household_remove(svc_request *req, ProtobufCMessage **reply, at_error *e
     ml.person_key = c->person_key;
     ml.left = c->left;
     es_event_in ev;
-    if ((code = intake_pack(req->arena, &ml.base, "MemberLeft", &ev, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ml.base, "MemberLeft", &ev, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
@@ -425,8 +425,8 @@ static at_code member_view(svc_request *req, const household_member_state *m, At
     atb__v1__member_view__init(v);
     v->person_key = (char *)m->person_key;
     v->relationship = m->relationship;
-    v->joined = intake_date_out(req->arena, m->joined);
-    v->left = intake_date_out(req->arena, m->left);
+    v->joined = svc_date_out(req->arena, m->joined);
+    v->left = svc_date_out(req->arena, m->left);
     es_txn *t = NULL;
     at_code code = intake_begin(req, &t, err);
     if (code != AT_OK)
@@ -442,7 +442,7 @@ static at_code member_view(svc_request *req, const household_member_state *m, At
     person_state ps;
     if ((code = person_fold(req, m->person_key, &ps, err)) != AT_OK)
         return code;
-    v->birth_date = intake_date_out(req->arena, ps.birth_date);
+    v->birth_date = svc_date_out(req->arena, ps.birth_date);
     v->sex = ps.sex;
     *out = v;
     return AT_OK;
@@ -456,7 +456,7 @@ at_code household_get(svc_request *req, ProtobufCMessage **reply, at_error *err)
     if ((code = intake_check_date(q->as_of, "as_of", false, false, &as_of, err)) != AT_OK)
         return code;
     if (as_of == AT_DATE_NONE)
-        as_of = intake_today();
+        as_of = svc_today();
     if (q->at_position < 0)
         return at_error_set(err, AT_VALIDATION, "at_position", "at_position is negative");
     bool by_key = q->household_key && *q->household_key, by_person = q->person_key && *q->person_key;
@@ -498,7 +498,7 @@ at_code household_get(svc_request *req, ProtobufCMessage **reply, at_error *err)
         return at_error_set(err, AT_INTERNAL, NULL, "could not build the reply: out of memory");
     atb__v1__household_view__init(v);
     v->household_key = at_arena_strdup(req->arena, key);
-    v->as_of = intake_date_out(req->arena, as_of);
+    v->as_of = svc_date_out(req->arena, as_of);
     v->version = h.version;
     v->members = in;
     v->others = out;

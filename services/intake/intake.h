@@ -78,14 +78,6 @@ at_code identity_rename(PGconn *c, const char *tenant, const char *key, const ch
  * compared as text in stream ids, so they are kept in one case. */
 void intake_lower(char *s);
 
-/* Today's date in Latvia (EET/EEST), the date "not in the future" is checked against. */
-at_date intake_today(void);
-
-/* A proto Date: NULL or all zero is AT_DATE_NONE (true); a date that does not exist is
- * false. */
-bool intake_date_in(const Atb__V1__Date *d, at_date *out);
-/* An at_date as a proto Date in the arena; AT_DATE_NONE gives NULL (not given). */
-Atb__V1__Date *intake_date_out(at_arena *a, at_date d);
 /* "2018-03-15", or "-" for AT_DATE_NONE; buf of at least 11 bytes. */
 const char *intake_date_text(at_date d, char *buf);
 
@@ -102,9 +94,6 @@ at_code intake_check_key(const char *s, const char *field, bool required, at_err
 at_code intake_check_text(const char *s, const char *field, size_t max, bool required, at_error *err);
 at_code intake_check_code(const char *s, const char *field, at_error *err);
 at_code intake_check_cents(int64_t v, const char *field, at_error *err);
-
-/* Pack m into the arena as event `type` (static string). */
-at_code intake_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err);
 
 /* Read a whole stream of the request's tenant (NOT_FOUND-free: a missing stream is an
  * empty batch). Free with es_batch_free(). */

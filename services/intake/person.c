@@ -72,7 +72,7 @@ static at_code validate(const Atb__V1__RegisterPerson *rp, at_pcode *pc, at_date
         return c;
     const Atb__V1__Date *bd = rp->birth_date;
     bool given = bd && (bd->year || bd->month || bd->day);
-    if (given && !(intake_date_in(bd, birth) && *birth != AT_DATE_NONE)) {
+    if (given && !(svc_date_in(bd, birth) && *birth != AT_DATE_NONE)) {
         at_error_set(err, AT_VALIDATION, "birth_date", "birth date does not exist");
         at_error_detail(err, "%04d-%02d-%02d is not a date between 1800 and 2199.", (int)bd->year, (int)bd->month,
                         (int)bd->day);
@@ -96,7 +96,7 @@ static at_code validate(const Atb__V1__RegisterPerson *rp, at_pcode *pc, at_date
         at_error_hint(err, "Take the birth date from the identity document.");
         return AT_VALIDATION;
     }
-    at_date today = intake_today();
+    at_date today = svc_today();
     if (*birth > today) {
         char a[11], b[11];
         at_date_format(*birth, a, sizeof a);
@@ -118,8 +118,8 @@ static at_code pack_registered(svc_request *req, const char *key, at_date birth,
 {
     Atb__V1__PersonRegistered pr = ATB__V1__PERSON_REGISTERED__INIT;
     pr.person_key = (char *)key;
-    pr.birth_date = intake_date_out(req->arena, birth);
-    pr.registered_on = intake_date_out(req->arena, intake_today());
+    pr.birth_date = svc_date_out(req->arena, birth);
+    pr.registered_on = svc_date_out(req->arena, svc_today());
     pr.sex = sex;
     if (!pr.birth_date || !pr.registered_on)
         return at_error_set(err, AT_INTERNAL, NULL, "could not build the event: out of memory");
@@ -263,8 +263,8 @@ at_code person_get(svc_request *req, ProtobufCMessage **reply, at_error *err)
     v->given_name = at_arena_strdup(req->arena, id.given_name);
     v->family_name = at_arena_strdup(req->arena, id.family_name);
     v->version = ps.version;
-    v->birth_date = intake_date_out(req->arena, ps.birth_date);
-    v->registered_on = intake_date_out(req->arena, ps.registered_on);
+    v->birth_date = svc_date_out(req->arena, ps.birth_date);
+    v->registered_on = svc_date_out(req->arena, ps.registered_on);
     v->sex = ps.sex;
     v->n_facts = ps.n_facts;
     v->facts = ps.facts;
@@ -272,7 +272,7 @@ at_code person_get(svc_request *req, ProtobufCMessage **reply, at_error *err)
         ps.facts[i]->reason = (char *)note_get(req, ps.facts[i]->reason);
         ps.facts[i]->address = (char *)note_get(req, ps.facts[i]->address);
     }
-    at_date today = intake_today();
+    at_date today = svc_today();
     char hh[37];
     if ((code = household_of(req, id.person_key, today, hh, err)) != AT_OK)
         return code;
@@ -314,8 +314,8 @@ at_code person_fold(svc_request *req, const char *person_key, person_state *out,
                 code = AT_INTERNAL;
                 break;
             }
-            intake_date_in(pr->birth_date, &out->birth_date);
-            intake_date_in(pr->registered_on, &out->registered_on);
+            svc_date_in(pr->birth_date, &out->birth_date);
+            svc_date_in(pr->registered_on, &out->registered_on);
             out->sex = pr->sex;
         } else if (strcmp(e->type, "PersonCorrected") == 0) {
             Atb__V1__PersonCorrected *pc = (Atb__V1__PersonCorrected *)intake_unpack(
@@ -325,7 +325,7 @@ at_code person_fold(svc_request *req, const char *person_key, person_state *out,
                 break;
             }
             at_date d;
-            if (intake_date_in(pc->birth_date, &d) && d != AT_DATE_NONE)
+            if (svc_date_in(pc->birth_date, &d) && d != AT_DATE_NONE)
                 out->birth_date = d;
             if (pc->sex != ATB__V1__SEX__SEX_UNSPECIFIED)
                 out->sex = pc->sex;
@@ -367,7 +367,7 @@ static const Atb__V1__PersonFactView *fact_in_force(const person_state *p, Atb__
         if (fv->corrected_by || !f || f->kind != kind || (flag && strcmp(f->flag, flag) != 0))
             continue;
         at_date from, to;
-        if (!intake_date_in(f->from, &from) || !intake_date_in(f->to, &to) || from == AT_DATE_NONE)
+        if (!svc_date_in(f->from, &from) || !svc_date_in(f->to, &to) || from == AT_DATE_NONE)
             continue;
         if (on < from || (to != AT_DATE_NONE && on > to))
             continue;
@@ -397,7 +397,7 @@ at_code person_member(svc_request *req, const person_state *p, at_date on, Atb__
     if (!m->flags)
         return at_error_set(err, AT_INTERNAL, NULL, "could not build the household: out of memory");
     m->n_flags = 0;
-    m->birth_date = intake_date_out(req->arena, p->birth_date);
+    m->birth_date = svc_date_out(req->arena, p->birth_date);
 
     /* Flags: the latest fact of each flag name decides whether it holds. */
     for (size_t i = 0; i < p->n_facts; i++) {
@@ -444,19 +444,19 @@ at_code person_member(svc_request *req, const person_state *p, at_date on, Atb__
                                                        NULL, on);
     if (res && strcmp(res->fact->municipality, req->tenant) == 0) {
         at_date since;
-        intake_date_in(res->fact->from, &since);
+        svc_date_in(res->fact->from, &since);
         for (bool moved = true; moved;) {
             moved = false;
             const Atb__V1__PersonFactView *prev = fact_in_force(
                 p, ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_RESIDENCE, NULL, since - 1);
             at_date pf;
             if (prev && strcmp(prev->fact->municipality, req->tenant) == 0 &&
-                intake_date_in(prev->fact->from, &pf) && pf < since) {
+                svc_date_in(prev->fact->from, &pf) && pf < since) {
                 since = pf;
                 moved = true;
             }
         }
-        m->residence_since = intake_date_out(req->arena, since);
+        m->residence_since = svc_date_out(req->arena, since);
     }
     return AT_OK;
 }
@@ -580,10 +580,10 @@ at_code person_record_fact(svc_request *req, ProtobufCMessage **reply, at_error 
     ev.corrects_position = c->corrects_position;
     ev.reason_note = reason;
     ev.address_note = address;
-    ev.recorded_on = intake_date_out(req->arena, intake_today());
+    ev.recorded_on = svc_date_out(req->arena, svc_today());
     es_event_in in;
     es_append_res res;
-    if ((code = intake_pack(req->arena, &ev.base, "PersonFactRecorded", &in, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ev.base, "PersonFactRecorded", &in, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
@@ -641,14 +641,14 @@ at_code person_correct(svc_request *req, ProtobufCMessage **reply, at_error *err
         return code;
     Atb__V1__PersonCorrected ev = ATB__V1__PERSON_CORRECTED__INIT;
     ev.person_key = c->person_key;
-    ev.birth_date = intake_date_out(req->arena, birth);
+    ev.birth_date = svc_date_out(req->arena, birth);
     ev.sex = c->sex;
     ev.names_changed = given_name || family_name;
     ev.reason_note = reason;
-    ev.corrected_on = intake_date_out(req->arena, intake_today());
+    ev.corrected_on = svc_date_out(req->arena, svc_today());
     es_event_in in;
     es_append_res res;
-    if ((code = intake_pack(req->arena, &ev.base, "PersonCorrected", &in, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ev.base, "PersonCorrected", &in, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
@@ -748,8 +748,8 @@ at_code person_find(svc_request *req, ProtobufCMessage **reply, at_error *err)
         person_state ps;
         if ((code = person_fold(req, v->person_key, &ps, err)) != AT_OK)
             break;
-        v->birth_date = intake_date_out(req->arena, ps.birth_date);
-        v->registered_on = intake_date_out(req->arena, ps.registered_on);
+        v->birth_date = svc_date_out(req->arena, ps.birth_date);
+        v->registered_on = svc_date_out(req->arena, ps.registered_on);
         v->sex = ps.sex;
         v->version = ps.version;
         list->persons[list->n_persons++] = v;

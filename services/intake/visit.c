@@ -107,7 +107,7 @@ at_code visit_record(svc_request *req, ProtobufCMessage **reply, at_error *err)
     ev.social_worker = c->social_worker;
     es_event_in in;
     es_append_res res;
-    if ((code = intake_pack(req->arena, &ev.base, "HomeVisitRecorded", &in, err)) != AT_OK) {
+    if ((code = svc_pack(req->arena, &ev.base, "HomeVisitRecorded", &in, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }

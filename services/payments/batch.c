@@ -166,7 +166,7 @@ static at_code create_in(svc_request *req, es_txn *t, at_date due, at_date exec,
     }
     Atb__V1__BatchCreated ev = ATB__V1__BATCH_CREATED__INIT;
     ev.batch_id = batch_id;
-    ev.execution_date = pay_date_out(req->arena, exec);
+    ev.execution_date = svc_date_out(req->arena, exec);
     ev.n_order_ids = (size_t)n;
     ev.order_ids = at_arena_alloc(req->arena, (size_t)n * sizeof(char *));
     if (c == AT_OK && !ev.order_ids)
@@ -181,7 +181,7 @@ static at_code create_in(svc_request *req, es_txn *t, at_date due, at_date exec,
     char stream[80];
     stream_of(batch_id, stream, sizeof stream);
     if (c == AT_OK)
-        c = pay_pack(req->arena, &ev.base, "BatchCreated", &e1, err);
+        c = svc_pack(req->arena, &ev.base, "BatchCreated", &e1, err);
     if (c == AT_OK)
         c = pay_append(t, req->tenant, stream, ES_VERSION_NONE, req->command_id, NULL, req->correlation_id,
                        req->actor, &e1, 1, &res, err);
@@ -197,9 +197,9 @@ at_code batch_create_handle(svc_request *req, ProtobufCMessage **reply, at_error
 {
     Atb__V1__CreateBatch *m = (Atb__V1__CreateBatch *)req->msg;
     at_date due, exec;
-    if (!pay_date_in(m->due, &due) || due == AT_DATE_NONE)
+    if (!svc_date_in(m->due, &due) || due == AT_DATE_NONE)
         return at_error_set(err, AT_VALIDATION, "due", "due is required");
-    if (!pay_date_in(m->execution_date, &exec))
+    if (!svc_date_in(m->execution_date, &exec))
         return at_error_set(err, AT_VALIDATION, "execution_date", "execution_date does not exist");
     if (exec == AT_DATE_NONE)
         exec = due;
@@ -381,7 +381,7 @@ static at_code export_in(svc_request *req, es_txn *t, const char *batch_id, int6
         at_uuid_derive(EXPORT_NS, batch_id, cmd);
         stream_of(batch_id, stream, sizeof stream);
         if (c == AT_OK)
-            c = pay_pack(req->arena, &ev.base, "BatchExported", &e, err);
+            c = svc_pack(req->arena, &ev.base, "BatchExported", &e, err);
         if (c == AT_OK)
             c = pay_append(t, req->tenant, stream, ES_VERSION_ANY, cmd, NULL, req->correlation_id, req->actor, &e, 1,
                            &res, err);
@@ -586,7 +586,7 @@ static at_code confirm_in(svc_request *req, es_txn *t, Atb__V1__ImportConfirmati
     char stream[80], cmd[AT_UUID_LEN + 1];
     stream_of(m->batch_id, stream, sizeof stream);
     at_uuid_derive(CONFIRM_NS, m->batch_id, cmd);
-    if ((c = pay_pack(req->arena, &ev.base, "BatchConfirmed", &e, err)) != AT_OK ||
+    if ((c = svc_pack(req->arena, &ev.base, "BatchConfirmed", &e, err)) != AT_OK ||
         (c = pay_append(t, req->tenant, stream, ES_VERSION_ANY, cmd, NULL, req->correlation_id, req->actor, &e, 1,
                         &res, err)) != AT_OK)
         return c;
@@ -630,7 +630,7 @@ at_code cash_paid_handle(svc_request *req, ProtobufCMessage **reply, at_error *e
     at_date on;
     if (c != AT_OK)
         return c;
-    if (!pay_date_in(m->paid_on, &on) || on == AT_DATE_NONE)
+    if (!svc_date_in(m->paid_on, &on) || on == AT_DATE_NONE)
         return at_error_set(err, AT_VALIDATION, "paid_on", "paid_on is required");
     es_txn *t = NULL;
     if ((c = pay_begin(req->es, &t, err)) != AT_OK)
@@ -672,7 +672,7 @@ at_code cash_paid_handle(svc_request *req, ProtobufCMessage **reply, at_error *e
     char stream[80];
     snprintf(stream, sizeof stream, "paycash-%s", m->order_id);
     if (c == AT_OK)
-        c = pay_pack(req->arena, &ev.base, "CashPaid", &e, err);
+        c = svc_pack(req->arena, &ev.base, "CashPaid", &e, err);
     if (c == AT_OK)
         c = pay_append(t, req->tenant, stream, ES_VERSION_NONE, req->command_id, NULL, req->correlation_id,
                        req->actor, &e, 1, &res, err);

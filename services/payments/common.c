@@ -51,30 +51,7 @@ at_code pay_commit(es_txn *t, at_error *err)
     return st == ES_OK ? AT_OK : es_status_code(st);
 }
 
-bool pay_date_in(const Atb__V1__Date *d, at_date *out)
-{
-    if (!d || (d->year == 0 && d->month == 0 && d->day == 0)) {
-        *out = AT_DATE_NONE;
-        return true;
-    }
-    return at_date_from_ymd(d->year, d->month, d->day, out);
-}
 
-Atb__V1__Date *pay_date_out(at_arena *a, at_date d)
-{
-    if (d == AT_DATE_NONE)
-        return NULL;
-    Atb__V1__Date *p = at_arena_alloc(a, sizeof *p);
-    if (!p)
-        return NULL;
-    atb__v1__date__init(p);
-    int y, m, dd;
-    at_date_to_ymd(d, &y, &m, &dd);
-    p->year = y;
-    p->month = m;
-    p->day = dd;
-    return p;
-}
 
 const char *pay_date_sql(at_date d, char *buf)
 {
@@ -92,24 +69,6 @@ at_date pay_date_parse(const char *s)
     return d;
 }
 
-at_code pay_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = at_arena_alloc(a, n);
-    if (!buf)
-        return at_error_set(err, AT_INTERNAL, NULL, "could not build the %s event: out of memory", type);
-    protobuf_c_message_pack(m, buf);
-    memset(ev, 0, sizeof *ev);
-    ev->type = type;
-    ev->payload = buf;
-    ev->payload_len = n;
-    if (n > ES_MAX_PAYLOAD) {
-        at_error_set(err, AT_TOO_LARGE, NULL, "the %s event is too large", type);
-        at_error_detail(err, "It packs to %zu bytes; an event holds at most %u.", n, ES_MAX_PAYLOAD);
-        return AT_TOO_LARGE;
-    }
-    return AT_OK;
-}
 
 at_code pay_append(es_txn *t, const char *tenant, const char *stream, int64_t expected, const char *command_id,
                    const char *causation_id, const char *correlation_id, const char *actor, es_event_in *evs,

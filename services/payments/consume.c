@@ -92,7 +92,7 @@ static at_code terms_of(const Atb__V1__DecisionResult *r, at_date decided_on, pa
         return AT_OK;   /* amount 0: nothing is due from the terms' date on */
     tm->amount = r->amount_cents;
     tm->per = (pay_per)r->per;
-    if (!pay_date_in(r->period_from, &tm->from) || !pay_date_in(r->period_to, &tm->to))
+    if (!svc_date_in(r->period_from, &tm->from) || !svc_date_in(r->period_to, &tm->to))
         return at_error_set(err, AT_VALIDATION, "result.period_from", "the decision's period is not a date");
     if (tm->from == AT_DATE_NONE)
         tm->from = decided_on;   /* a one-off without a period is for the decision's day */
@@ -116,7 +116,7 @@ static at_code on_granted(es_txn *t, const es_event *ev, at_arena *a, at_error *
     if (!pays(d->result) || !d->input)
         return AT_OK;   /* in kind, no amount: nothing to pay */
     at_date decided_on;
-    if (!pay_date_in(d->input->decision_date, &decided_on) || decided_on == AT_DATE_NONE)
+    if (!svc_date_in(d->input->decision_date, &decided_on) || decided_on == AT_DATE_NONE)
         decided_on = at_date_of_us(ev->occurred_at_us);
     char grant[96];
     grant_key(d->application_id, d->ask_index, grant, sizeof grant);
@@ -145,7 +145,7 @@ static at_code on_overridden(es_txn *t, const es_event *ev, at_arena *a, at_erro
     char grant[96];
     grant_key(o->application_id, o->ask_index, grant, sizeof grant);
     at_date decided_on;
-    if (!pay_date_in(o->decided_on, &decided_on) || decided_on == AT_DATE_NONE)
+    if (!svc_date_in(o->decided_on, &decided_on) || decided_on == AT_DATE_NONE)
         decided_on = at_date_of_us(ev->occurred_at_us);
     bool exists;
     at_code c = ledger_grant_exists(t, grant, &exists, err);
@@ -259,7 +259,7 @@ static at_code pay_charge(es_txn *t, const es_event *ev, const charge_in *c, at_
     if (!funding)
         return charge_refused("funding_source", "the funding source is not municipality, state or eu_fund", ev, err);
     at_date from, to;
-    if (!pay_date_in(c->from, &from) || !pay_date_in(c->to, &to) || from == AT_DATE_NONE)
+    if (!svc_date_in(c->from, &from) || !svc_date_in(c->to, &to) || from == AT_DATE_NONE)
         return charge_refused("period_from", "the charge's period is not given", ev, err);
     if (to == AT_DATE_NONE)
         to = from;

@@ -282,9 +282,9 @@ static at_code make_order(ctx *x, const pay_slot *s, at_cents amount, at_error *
     o->payee = at_arena_strdup(x->a, x->g->payee);
     o->channel = pay_channel_of(x->g->channel);
     o->amount_cents = amount;
-    o->due = pay_date_out(x->a, s->due);
-    o->period_from = pay_date_out(x->a, s->from);
-    o->period_to = pay_date_out(x->a, s->to);
+    o->due = svc_date_out(x->a, s->due);
+    o->period_from = svc_date_out(x->a, s->from);
+    o->period_to = svc_date_out(x->a, s->to);
     o->benefit = at_arena_strdup(x->a, x->g->benefit);
     o->budget_code = at_arena_strdup(x->a, x->g->budget_code);
     o->funding = pay_funding_of(x->g->funding);
@@ -317,8 +317,8 @@ static at_code make_claim(ctx *x, at_date from, at_date to, at_cents amount, at_
     m->grant = (char *)x->in->grant;
     m->person = at_arena_strdup(x->a, x->g->person);
     m->amount_cents = amount;
-    m->period_from = pay_date_out(x->a, from);
-    m->period_to = pay_date_out(x->a, to);
+    m->period_from = svc_date_out(x->a, from);
+    m->period_to = svc_date_out(x->a, to);
     m->source_position = x->source->position;
     m->budget_code = at_arena_strdup(x->a, x->g->budget_code);
     m->funding = pay_funding_of(x->g->funding);
@@ -376,10 +376,10 @@ static at_code append_events(ctx *x, at_cents granted, bool granted_changed, boo
         m.n_order_ids = pl->n_cancelled;
         m.granted_cents = granted;
         m.source_position = x->source->position;
-        c = pay_pack(x->a, &m.base, "PaymentsCancelled", &evs[n++], err);
+        c = svc_pack(x->a, &m.base, "PaymentsCancelled", &evs[n++], err);
     }
     for (size_t i = 0; c == AT_OK && i < pl->n_claims; i++)
-        c = pay_pack(x->a, &pl->claims[i]->base, "RecoveryClaimed", &evs[n++], err);
+        c = svc_pack(x->a, &pl->claims[i]->base, "RecoveryClaimed", &evs[n++], err);
     if (c == AT_OK && (pl->n_made > 0 || (granted_changed && pl->n_cancelled == 0))) {
         Atb__V1__PaymentsScheduled m = ATB__V1__PAYMENTS_SCHEDULED__INIT;
         m.grant = (char *)x->in->grant;
@@ -387,7 +387,7 @@ static at_code append_events(ctx *x, at_cents granted, bool granted_changed, boo
         m.orders = pl->made;
         m.n_orders = pl->n_made;
         m.source_position = x->source->position;
-        c = pay_pack(x->a, &m.base, "PaymentsScheduled", &evs[n++], err);
+        c = svc_pack(x->a, &m.base, "PaymentsScheduled", &evs[n++], err);
     }
     if (c != AT_OK || n == 0)
         return c;

@@ -163,7 +163,7 @@ at_code payee_set_handle(svc_request *req, ProtobufCMessage **reply, at_error *e
     char stream[80];
     snprintf(stream, sizeof stream, "payee-%s", m->payee);
     if (c == AT_OK)
-        c = pay_pack(req->arena, &ev.base, "PayeeAccountSet", &e, err);
+        c = svc_pack(req->arena, &ev.base, "PayeeAccountSet", &e, err);
     if (c == AT_OK)
         c = pay_append(t, req->tenant, stream, req->expected_version, req->command_id, NULL, req->correlation_id,
                        req->actor, &e, 1, &res, err);
@@ -222,7 +222,7 @@ at_code payee_erase_handle(svc_request *req, ProtobufCMessage **reply, at_error 
     char stream[160];
     snprintf(stream, sizeof stream, "payee-%s", m->payee);
     if (c == AT_OK)
-        c = pay_pack(req->arena, &ev.base, "PayeeErased", &e, err);
+        c = svc_pack(req->arena, &ev.base, "PayeeErased", &e, err);
     if (c == AT_OK)
         c = pay_append(t, req->tenant, stream, ES_VERSION_ANY, req->command_id, NULL, req->correlation_id,
                        req->actor, &e, 1, &res, err);

@@ -32,14 +32,10 @@ at_code pay_begin(es_store *es, es_txn **t, at_error *err);
 /* Commit; ES_IO and friends become their at_code. */
 at_code pay_commit(es_txn *t, at_error *err);
 
-bool pay_date_in(const Atb__V1__Date *d, at_date *out);       /* false: not a date */
-Atb__V1__Date *pay_date_out(at_arena *a, at_date d);          /* NULL for AT_DATE_NONE */
 /* "YYYY-MM-DD" into buf[11], or NULL for AT_DATE_NONE (a SQL NULL parameter). */
 const char *pay_date_sql(at_date d, char *buf);
 at_date pay_date_parse(const char *s);                         /* "" -> AT_DATE_NONE */
 
-/* Pack m as event `type` into ev (bytes in a). */
-at_code pay_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err);
 /* Append inside t. A duplicate command id sets res->duplicate (the caller rolls back). */
 at_code pay_append(es_txn *t, const char *tenant, const char *stream, int64_t expected, const char *command_id,
                    const char *causation_id, const char *correlation_id, const char *actor, es_event_in *evs,

@@ -41,9 +41,9 @@ static at_code fill_orders(svc_request *req, PGresult *r, Atb__V1__OrderList *l,
         o[i].payee = PQgetvalue(r, k, 3);
         o[i].channel = pay_channel_of(PQgetvalue(r, k, 4));
         o[i].amount_cents = strtoll(PQgetvalue(r, k, 5), NULL, 10);
-        o[i].due = pay_date_out(req->arena, pay_date_parse(PQgetvalue(r, k, 6)));
-        o[i].period_from = pay_date_out(req->arena, pay_date_parse(PQgetvalue(r, k, 7)));
-        o[i].period_to = pay_date_out(req->arena, pay_date_parse(PQgetvalue(r, k, 8)));
+        o[i].due = svc_date_out(req->arena, pay_date_parse(PQgetvalue(r, k, 6)));
+        o[i].period_from = svc_date_out(req->arena, pay_date_parse(PQgetvalue(r, k, 7)));
+        o[i].period_to = svc_date_out(req->arena, pay_date_parse(PQgetvalue(r, k, 8)));
         o[i].benefit = PQgetvalue(r, k, 9);
         o[i].budget_code = PQgetvalue(r, k, 10);
         o[i].funding = pay_funding_of(PQgetvalue(r, k, 11));
@@ -75,7 +75,7 @@ at_code query_due_handle(svc_request *req, ProtobufCMessage **reply, at_error *e
 {
     Atb__V1__ListDueOrders *m = (Atb__V1__ListDueOrders *)req->msg;
     at_date due;
-    if (!pay_date_in(m->due, &due))
+    if (!svc_date_in(m->due, &due))
         return at_error_set(err, AT_VALIDATION, "due", "due does not exist");
     char d[11], lim[16];
     snprintf(lim, sizeof lim, "%d", LIST_MAX);
@@ -148,8 +148,8 @@ at_code query_history_handle(svc_request *req, ProtobufCMessage **reply, at_erro
             v[i].grant = at_arena_strdup(req->arena, PQgetvalue(rc, k, 1));
             v[i].person = m->person;
             v[i].amount_cents = strtoll(PQgetvalue(rc, k, 2), NULL, 10);
-            v[i].period_from = pay_date_out(req->arena, pay_date_parse(PQgetvalue(rc, k, 3)));
-            v[i].period_to = pay_date_out(req->arena, pay_date_parse(PQgetvalue(rc, k, 4)));
+            v[i].period_from = svc_date_out(req->arena, pay_date_parse(PQgetvalue(rc, k, 3)));
+            v[i].period_to = svc_date_out(req->arena, pay_date_parse(PQgetvalue(rc, k, 4)));
             v[i].budget_code = at_arena_strdup(req->arena, PQgetvalue(rc, k, 5));
             v[i].funding = pay_funding_of(PQgetvalue(rc, k, 6));
             l->recoveries[i] = &v[i];
@@ -283,7 +283,7 @@ static at_code fold_event(fold *f, const es_event *e, at_arena *a)
                 f->cap_batches = cap;
             }
             snprintf(f->batches[f->n_batches].id, 37, "%s", m->batch_id);
-            pay_date_in(m->execution_date, &f->batches[f->n_batches].exec);
+            svc_date_in(m->execution_date, &f->batches[f->n_batches].exec);
             f->n_batches++;
         }
     } else if (strcmp(e->type, "BatchConfirmed") == 0) {
@@ -297,7 +297,7 @@ static at_code fold_event(fold *f, const es_event *e, at_arena *a)
     } else if (strcmp(e->type, "CashPaid") == 0) {
         Atb__V1__CashPaid *m = atb__v1__cash_paid__unpack(pa, e->payload_len, e->payload);
         at_date on;
-        if (m && pay_date_in(m->paid_on, &on))
+        if (m && svc_date_in(m->paid_on, &on))
             paid(f, m->order_id, on);
     } else if (strcmp(e->type, "RecoveryClaimed") == 0) {
         Atb__V1__RecoveryClaimed *m = atb__v1__recovery_claimed__unpack(pa, e->payload_len, e->payload);
@@ -314,9 +314,9 @@ at_code query_budget_handle(svc_request *req, ProtobufCMessage **reply, at_error
 {
     Atb__V1__BudgetExecution *m = (Atb__V1__BudgetExecution *)req->msg;
     fold f = {.a = req->arena};
-    if (!pay_date_in(m->from, &f.period.from) || f.period.from == AT_DATE_NONE)
+    if (!svc_date_in(m->from, &f.period.from) || f.period.from == AT_DATE_NONE)
         return at_error_set(err, AT_VALIDATION, "from", "from is required");
-    if (!pay_date_in(m->to, &f.period.to) || f.period.to == AT_DATE_NONE)
+    if (!svc_date_in(m->to, &f.period.to) || f.period.to == AT_DATE_NONE)
         return at_error_set(err, AT_VALIDATION, "to", "to is required");
     if (f.period.to < f.period.from)
         return at_error_set(err, AT_VALIDATION, "to", "the period ends before it begins");

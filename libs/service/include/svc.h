@@ -24,7 +24,9 @@
 #include "at_buf.h"
 #include "at_error.h"
 #include "bus.h"
+#include "at_date.h"
 #include "es.h"
+#include "atb/v1/common.pb-c.h"
 
 typedef struct svc svc;
 
@@ -155,5 +157,18 @@ ProtobufCMessage *svc_reply_appended(svc_request *req, const char *stream_id, co
  * (NULL when not given), actor (NULL when not given) and expected_version. The caller sets
  * stream_id, events and n_events (and may override the rest). */
 void svc_append_req_init(const svc_request *req, es_append_req *out);
+
+/* ---- values.c: dates and events, for every service's handlers --------------------------- */
+
+/* Today's date in Latvia (EET/EEST): what "not in the future" is checked against. */
+at_date svc_today(void);
+/* A proto Date: NULL or all zero is AT_DATE_NONE (true); a date that does not exist is
+ * false. */
+bool svc_date_in(const Atb__V1__Date *d, at_date *out);
+/* An at_date as a proto Date in the arena; AT_DATE_NONE gives NULL (not given). */
+Atb__V1__Date *svc_date_out(at_arena *a, at_date d);
+/* Pack m into the arena as event `type` (a static string): AT_TOO_LARGE when it exceeds
+ * ES_MAX_PAYLOAD, AT_INTERNAL when out of memory. */
+at_code svc_pack(at_arena *a, const ProtobufCMessage *m, const char *type, es_event_in *ev, at_error *err);
 
 #endif
