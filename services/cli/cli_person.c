@@ -17,6 +17,7 @@ static int person_show(cli *c, const cli_sub *s, int argc, char **argv);
 static int person_find(cli *c, const cli_sub *s, int argc, char **argv);
 static int person_fact(cli *c, const cli_sub *s, int argc, char **argv);
 static int person_correct(cli *c, const cli_sub *s, int argc, char **argv);
+static int person_erase(cli *c, const cli_sub *s, int argc, char **argv);
 
 static const cli_sub subs[] = {
     {"register", person_register,
@@ -56,6 +57,11 @@ static const cli_sub subs[] = {
      "        --reason TEXT [--expect-version N]",
      "Corrects what was registered. Options not given stay as they were; the names change\n"
      "only in the identity store. --reason is required and kept as a note.\n"},
+    {"erase", person_erase, "person erase KEY --basis CODE",
+     "The right to erasure: blanks the person's names and personal code and the notes of\n"
+     "the person's facts and agreements (addresses, reasons, duty texts). The events stay:\n"
+     "they never held identifying data, so every decision still replays. --basis says why,\n"
+     "as a code (data_subject_request, retention_expired, ...).\n"},
 };
 
 int cli_person(cli *c, int argc, char **argv)
@@ -439,6 +445,37 @@ static int person_correct(cli *c, const cli_sub *s, int argc, char **argv)
     rc = cli_command(c, "CorrectPerson", &cmd.base, &meta, &r);
     if (rc == CLI_OK)
         rc = cli_print_reply(c, r, "corrected person", "person_key", cmd.person_key);
+    protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
+    return rc;
+}
+
+static int person_erase(cli *c, const cli_sub *s, int argc, char **argv)
+{
+    static const struct option opts[] = {{"basis", required_argument, 0, 'B'}, CLI_COMMON_OPTIONS};
+    Atb__V1__ErasePerson cmd = ATB__V1__ERASE_PERSON__INIT;
+    Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
+    cli_bare b = {0};
+    int o, rc = CLI_NEXT;
+    optind = 0;
+    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
+        switch (o) {
+        case 1: rc = cli_bare_word(s, &b, NULL, optarg, 1); break;
+        case 'B': cmd.basis = optarg; break;
+        default: rc = cli_option(c, s, o, optarg); break;
+        }
+    }
+    if (rc != CLI_NEXT)
+        return rc;
+    if (b.n != 1)
+        return cli_usage_error(s, "needs the person key");
+    if (!*cmd.basis)
+        return cli_usage_error(s, "needs --basis: an erasure says why");
+    cmd.person_key = (char *)b.pos[0];
+    cmd.meta = &meta;
+    Atb__V1__CommandReply *r = NULL;
+    rc = cli_command(c, "ErasePerson", &cmd.base, &meta, &r);
+    if (rc == CLI_OK)
+        rc = cli_print_reply(c, r, "erased person", "person_key", cmd.person_key);
     protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
     return rc;
 }

@@ -15,6 +15,7 @@ const svc_command intake_commands[] = {
     {"FindPersons", &atb__v1__find_persons__descriptor, person_find, SVC_QUERY},
     {"RecordPersonFact", &atb__v1__record_person_fact__descriptor, person_record_fact, 0},
     {"CorrectPerson", &atb__v1__correct_person__descriptor, person_correct, 0},
+    {"ErasePerson", &atb__v1__erase_person__descriptor, person_erase, 0},
     {"CreateHousehold", &atb__v1__create_household__descriptor, household_create, 0},
     {"AddHouseholdMember", &atb__v1__add_household_member__descriptor, household_add, 0},
     {"RemoveHouseholdMember", &atb__v1__remove_household_member__descriptor, household_remove, 0},

@@ -99,6 +99,9 @@ static const char *summarise(svc_request *req, const es_event *e, int64_t *corre
         if (v->names_changed)
             at_buf_puts(&b, " names");
         at_buf_printf(&b, "; reason: %s", note_get(req, v->reason_note));
+    } else if (strcmp(t, "PersonErased") == 0) {
+        UNPACK(Atb__V1__PersonErased, atb__v1__person_erased__descriptor);
+        at_buf_printf(&b, "identifying data erased (%s), %d notes", v->basis, (int)v->notes_erased);
     } else if (strcmp(t, "HouseholdCreated") == 0) {
         at_buf_puts(&b, "household created");
     } else if (strcmp(t, "MemberJoined") == 0) {

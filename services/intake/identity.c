@@ -10,9 +10,8 @@
  *    (person.c), so there is never an identity without its event, nor the reverse;
  *  - (tenant, personal_code) is unique: one person per code in a municipality;
  *  - an erased row (erased_at set) is invisible to readers; it keeps its key so that a
- *    retried command still finds the key it derived. Erasure itself is not built yet;
- *    when it is, it clears the names and overwrites the personal code in the same
- *    statement that sets erased_at.
+ *    retried command still finds the key it derived. identity_erase() clears the names
+ *    and overwrites the personal code in the same statement that sets erased_at.
  *
  * When adding a column, also change: a new migration in handlers.c, struct identity in
  * intake.h, the SELECT lists below.
@@ -156,5 +155,27 @@ at_code identity_rename(PGconn *c, const char *tenant, const char *key, const ch
         return AT_OK;
     at_error_set(err, AT_NOT_FOUND, "person_key", "person not found");
     at_error_detail(err, "No person with the key %s is registered in %s (or it was erased).", key, tenant);
+    return AT_NOT_FOUND;
+}
+
+at_code identity_erase(PGconn *c, const char *tenant, const char *key, at_error *err)
+{
+    const char *params[2] = {tenant, key};
+    PGresult *r = PQexecParams(c,
+                               "UPDATE intake.identities SET erased_at = now(), given_name = NULL, "
+                               "family_name = NULL, personal_code = 'erased-' || person_key::text "
+                               "WHERE tenant = $1 AND person_key = $2::uuid AND erased_at IS NULL",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        at_code code = pg_failed(r, "erase the identity", err);
+        PQclear(r);
+        return code;
+    }
+    bool done = strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    if (done)
+        return AT_OK;
+    at_error_set(err, AT_NOT_FOUND, "person_key", "person not found");
+    at_error_detail(err, "No person with the key %s is registered in %s, or it was erased already.", key, tenant);
     return AT_NOT_FOUND;
 }

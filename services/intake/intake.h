@@ -65,6 +65,11 @@ at_code identity_find(PGconn *c, const char *tenant, const char *key, const char
  * person's memberships serialise on it. AT_NOT_FOUND when the tenant has no such person. */
 at_code identity_lock(PGconn *c, const char *tenant, const char *key, at_error *err);
 
+/* Erase the identity: names NULL, the personal code replaced, erased_at set (readers skip
+ * the row; the key stays so a retried command still finds what it derived). AT_NOT_FOUND
+ * when the tenant has no such person or it was erased already. */
+at_code identity_erase(PGconn *c, const char *tenant, const char *key, at_error *err);
+
 /* Change the names of a registered person (CorrectPerson); NULL or "" leaves a name. */
 at_code identity_rename(PGconn *c, const char *tenant, const char *key, const char *given, const char *family,
                         at_error *err);
@@ -145,6 +150,7 @@ at_code intake_pg_failed(PGresult *r, const char *what, at_error *err);
 at_code person_find(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code person_record_fact(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code person_correct(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code person_erase(svc_request *req, ProtobufCMessage **reply, at_error *err);
 
 /* A person's stream folded: the facts the rules need. */
 typedef struct person_state {

@@ -23,6 +23,7 @@
 #include "intake.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "at_date.h"
@@ -761,4 +762,175 @@ at_code person_find(svc_request *req, ProtobufCMessage **reply, at_error *err)
         return code;
     *reply = &list->base;
     return AT_OK;
+}
+
+/* ---- ErasePerson ---- */
+
+/* The note keys a stream's events hold (person facts and corrections; agreements and duty
+ * outcomes), appended to keys (capacity cap). */
+static at_code stream_notes(svc_request *req, const char *stream, const char **keys, size_t cap, size_t *n,
+                            at_error *err)
+{
+    es_batch *b = NULL;
+    at_code code = intake_read(req, stream, &b, err);
+    if (code != AT_OK)
+        return code;
+#define KEEP(k)                                                                                                        \
+    do {                                                                                                               \
+        if ((k) && *(k) && *n < cap)                                                                                   \
+            keys[(*n)++] = (k);                                                                                        \
+    } while (0)
+    for (size_t i = 0; i < es_batch_count(b) && code == AT_OK; i++) {
+        const es_event *e = es_batch_get(b, i);
+        if (strcmp(e->type, "PersonFactRecorded") == 0) {
+            Atb__V1__PersonFactRecorded *v = (Atb__V1__PersonFactRecorded *)intake_unpack(
+                req->arena, &atb__v1__person_fact_recorded__descriptor, e, err);
+            if (!v)
+                code = AT_INTERNAL;
+            else {
+                KEEP(v->reason_note);
+                KEEP(v->address_note);
+            }
+        } else if (strcmp(e->type, "PersonCorrected") == 0) {
+            Atb__V1__PersonCorrected *v = (Atb__V1__PersonCorrected *)intake_unpack(
+                req->arena, &atb__v1__person_corrected__descriptor, e, err);
+            if (!v)
+                code = AT_INTERNAL;
+            else
+                KEEP(v->reason_note);
+        } else if (strcmp(e->type, "AgreementMade") == 0) {
+            Atb__V1__AgreementMade *v = (Atb__V1__AgreementMade *)intake_unpack(
+                req->arena, &atb__v1__agreement_made__descriptor, e, err);
+            if (!v)
+                code = AT_INTERNAL;
+            for (size_t k = 0; v && k < v->n_duties; k++)
+                KEEP(v->duties[k]->text_note);
+        } else if (strcmp(e->type, "DutyFulfilled") == 0 || strcmp(e->type, "DutyFailed") == 0) {
+            Atb__V1__DutyFulfilled *v = (Atb__V1__DutyFulfilled *)intake_unpack(
+                req->arena, &atb__v1__duty_fulfilled__descriptor, e, err);
+            if (!v)
+                code = AT_INTERNAL;
+            else
+                KEEP(v->note);
+        }
+    }
+#undef KEEP
+    es_batch_free(b);
+    return code;
+}
+
+/* Blank the notes in the transaction; *erased gets how many were still there. */
+static at_code erase_notes(svc_request *req, es_txn *t, const char **keys, size_t n, int *erased, at_error *err)
+{
+    *erased = 0;
+    if (n == 0)
+        return AT_OK;
+    at_buf arr;
+    at_buf_init(&arr, SIZE_MAX);
+    at_buf_puts(&arr, "{");
+    for (size_t i = 0; i < n; i++)
+        at_buf_printf(&arr, "%s%s", i ? "," : "", keys[i]);
+    if (!at_buf_puts(&arr, "}")) {
+        at_buf_free(&arr);
+        es_txn_rollback(t);
+        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+    }
+    const char *p[2] = {req->tenant, arr.ptr};
+    PGresult *r = PQexecParams(es_txn_conn(t),
+                               "UPDATE intake.notes SET text = NULL, erased_at = now() WHERE tenant = $1 AND "
+                               "note_key = ANY($2::uuid[]) AND erased_at IS NULL",
+                               2, NULL, p, NULL, NULL, 0);
+    at_buf_free(&arr);
+    at_code code = AT_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        code = intake_pg_failed(r, "erase the notes", err);
+        es_txn_rollback(t);
+    } else {
+        *erased = atoi(PQcmdTuples(r));
+    }
+    PQclear(r);
+    return code;
+}
+
+/* Replies: a CommandReply with the person key; NOT_FOUND when the tenant has no such person
+ * (or it was erased by another command); VALIDATION for the key or the basis. */
+at_code person_erase(svc_request *req, ProtobufCMessage **reply, at_error *err)
+{
+    const Atb__V1__ErasePerson *c = (const Atb__V1__ErasePerson *)req->msg;
+    at_code code;
+    if ((code = intake_check_key(c->person_key, "person_key", true, err)) != AT_OK ||
+        (code = intake_check_code(c->basis, "basis", err)) != AT_OK)
+        return code;
+    person_state ps;
+    if ((code = person_fold(req, c->person_key, &ps, err)) != AT_OK)
+        return code;
+    char stream[64];
+    snprintf(stream, sizeof stream, "person-%s", c->person_key);
+    if (ps.version == 0) {
+        at_error_set(err, AT_NOT_FOUND, "person_key", "person not found");
+        at_error_detail(err, "No person with the key %s is registered in %s.", c->person_key, req->tenant);
+        return AT_NOT_FOUND;
+    }
+    if ((code = intake_expect(req, stream, ps.version, err)) != AT_OK)
+        return code;
+
+    /* The notes: the person's own stream and the agreements that give the person duties. */
+    enum { MAX_NOTES = 4096 };
+    const char **keys = at_arena_alloc(req->arena, MAX_NOTES * sizeof *keys);
+    size_t n = 0;
+    if (!keys)
+        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+    if ((code = stream_notes(req, stream, keys, MAX_NOTES, &n, err)) != AT_OK)
+        return code;
+    es_txn *t = NULL;
+    if ((code = intake_begin(req, &t, err)) != AT_OK)
+        return code;
+    const char *p[2] = {req->tenant, c->person_key};
+    PGresult *r = PQexecParams(es_txn_conn(t),
+                               "SELECT stream_id FROM intake.links WHERE tenant = $1 AND person_key = $2::uuid "
+                               "AND kind = 'agreement'",
+                               2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        code = intake_pg_failed(r, "read the stream index", err);
+        PQclear(r);
+        es_txn_rollback(t);
+        return code;
+    }
+    for (int i = 0; i < PQntuples(r) && code == AT_OK; i++)
+        code = stream_notes(req, PQgetvalue(r, i, 0), keys, MAX_NOTES, &n, err);
+    PQclear(r);
+    if (code != AT_OK) {
+        es_txn_rollback(t);
+        return code;
+    }
+
+    at_code erased = identity_erase(es_txn_conn(t), req->tenant, c->person_key, err);
+    if (erased != AT_OK && erased != AT_NOT_FOUND) {
+        es_txn_rollback(t);
+        return erased;
+    }
+    int notes = 0;
+    if (erased == AT_OK && (code = erase_notes(req, t, keys, n, &notes, err)) != AT_OK)
+        return code;
+    Atb__V1__PersonErased ev = ATB__V1__PERSON_ERASED__INIT;
+    ev.person_key = c->person_key;
+    ev.basis = c->basis;
+    ev.erased_on = svc_date_out(req->arena, svc_today());
+    ev.notes_erased = notes;
+    es_event_in in;
+    es_append_res res;
+    if ((code = svc_pack(req->arena, &ev.base, "PersonErased", &in, err)) != AT_OK) {
+        es_txn_rollback(t);
+        return code;
+    }
+    at_error first = *err;
+    if ((code = intake_append(req, t, stream, ps.version, &in, 1, 0, &res, err)) != AT_OK)
+        return code;
+    if (erased == AT_NOT_FOUND && !res.duplicate) {
+        /* erased before, by another command: nothing to do, nothing recorded */
+        es_txn_rollback(t);
+        *err = first;
+        return AT_NOT_FOUND;
+    }
+    return intake_finish(req, t, stream, c->person_key, &res, reply, err);
 }

@@ -1018,6 +1018,99 @@ static void an_application_means_cannot_decide_is_returned_with_the_reason(void 
     ok("WithdrawApplication", &w.base, NULL);
 }
 
+/* ---- 6. erasure: the identity and the notes go, the log and its decisions stay ---- */
+
+static void erasure_blanks_identity_and_notes_and_decisions_still_replay(void **state)
+{
+    (void)state;
+    char a[37], hh[37], app[37], agr[37];
+    person("Zigrīda", "Krūmiņa", D(1958, 8, 8), ATB__V1__SEX__FEMALE, a);
+    fact(a, ATB__V1__PERSON_FACT_KIND__PERSON_FACT_KIND_RESIDENCE, D(2001, 1, 1), NULL, 0, "Cietokšņa iela 7-12",
+         0, NULL);
+    make_household(a, NULL, hh);
+    Atb__V1__Date signed_on = D(2019, 1, 10), due = D(2019, 2, 10);
+    Atb__V1__Duty duty = ATB__V1__DUTY__INIT;
+    duty.kind = "meet_social_worker";
+    duty.due = &due;
+    duty.text = "Come to Zigrīda's review on Tuesdays";
+    Atb__V1__Duty *duties[1] = {&duty};
+    Atb__V1__MakeAgreement ma = ATB__V1__MAKE_AGREEMENT__INIT;
+    ma.meta = meta(0);
+    ma.person_key = a;
+    ma.signed_on = &signed_on;
+    ma.n_duties = 1;
+    ma.duties = duties;
+    ok("MakeAgreement", &ma.base, agr);
+    submit(a, hh, ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS, app);
+    Atb__V1__Date decision = D(2019, 3, 11);
+    Atb__V1__CompleteApplication ca = ATB__V1__COMPLETE_APPLICATION__INIT;
+    ca.meta = meta(0);
+    ca.application_id = app;
+    ca.decision_date = &decision;
+    ok("CompleteApplication", &ca.base, NULL);
+    assert_int_equal(sk_wait_sql(1, 30000, "SELECT count(*) FROM atb.events WHERE stream_id = 'application-%s' AND "
+                                           "type = 'ApplicationDecided'", app), 1);
+    int64_t events = sk_sql_int("SELECT count(*) FROM atb.events");
+    char before[4096];
+    sk_sql_text(before, sizeof before, "SELECT md5(string_agg(payload::text, ',' ORDER BY position)) FROM atb.events");
+
+    Atb__V1__ErasePerson ep = ATB__V1__ERASE_PERSON__INIT;
+    ep.meta = meta(0);
+    ep.person_key = a;
+    ep.basis = "data subject request";   /* not a code */
+    refused("ErasePerson", &ep.base, ATB__V1__ERROR_CODE__VALIDATION, "basis");
+    ep.basis = "data_subject_request";
+    ep.meta = meta(0);
+    char retry_id[37];
+    snprintf(retry_id, sizeof retry_id, "%s", ep.meta->command_id);
+    ok("ErasePerson", &ep.base, NULL);
+    /* The retry of the same command gets the first result; a new command finds nobody. */
+    Atb__V1__CommandMeta again = ATB__V1__COMMAND_META__INIT;
+    again.command_id = retry_id;
+    again.actor = WORKER;
+    ep.meta = &again;
+    Atb__V1__CommandReply *r = cmd("ErasePerson", &ep.base);
+    assert_null(r->error);
+    assert_true(r->duplicate);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    ep.meta = meta(0);
+    refused("ErasePerson", &ep.base, ATB__V1__ERROR_CODE__NOT_FOUND, "person_key");
+
+    /* Gone: the identity, the address, the duty's text. */
+    Atb__V1__GetPerson gp = ATB__V1__GET_PERSON__INIT;
+    gp.person_key = a;
+    Atb__V1__PersonView *pv = (Atb__V1__PersonView *)sk_call("qry", TENANT, "intake", "GetPerson", &gp.base,
+                                                             &atb__v1__person_view__descriptor);
+    assert_non_null(pv->error);
+    assert_int_equal(pv->error->code, ATB__V1__ERROR_CODE__NOT_FOUND);
+    protobuf_c_message_free_unpacked(&pv->base, NULL);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.identities WHERE given_name = 'Zigrīda' OR "
+                                "family_name = 'Krūmiņa'"), 0);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.notes WHERE text LIKE '%%Cietokšņa%%' OR "
+                                "text LIKE '%%Zigrīda%%'"), 0);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM intake.notes WHERE erased_at IS NOT NULL"), 2);
+    /* The log: the same events, byte for byte, and one more that says it happened. */
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM atb.events"), events + 1);
+    char after[4096];
+    sk_sql_text(after, sizeof after, "SELECT md5(string_agg(payload::text, ',' ORDER BY position)) FROM atb.events "
+                                     "WHERE position <= (SELECT max(position) FROM atb.events WHERE type <> "
+                                     "'PersonErased')");
+    assert_string_equal(before, after);
+    /* Means testing still proves its decision from the log alone. */
+    Atb__V1__ReplayDecision rd = ATB__V1__REPLAY_DECISION__INIT;
+    rd.application_id = app;
+    Atb__V1__ReplayReply *rr = (Atb__V1__ReplayReply *)sk_call("qry", TENANT, "means", "ReplayDecision", &rd.base,
+                                                               &atb__v1__replay_reply__descriptor);
+    assert_null(rr->error);
+    assert_true(rr->proven);
+    protobuf_c_message_free_unpacked(&rr->base, NULL);
+    /* The household still folds; the member has no name any more. */
+    Atb__V1__HouseholdView *v = household(hh, D(2019, 3, 1), 0);
+    assert_int_equal(v->n_members, 1);
+    assert_string_equal(v->members[0]->given_name, "");
+    protobuf_c_message_free_unpacked(&v->base, NULL);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1052,6 +1145,7 @@ int main(void)
         cmocka_unit_test(two_workers_editing_one_household_one_wins_the_other_retries),
         cmocka_unit_test(appeals_duties_corrections_and_withdrawal),
         cmocka_unit_test(an_application_means_cannot_decide_is_returned_with_the_reason),
+        cmocka_unit_test(erasure_blanks_identity_and_notes_and_decisions_still_replay),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
