@@ -12,6 +12,8 @@
  *               FOR UPDATE)
  * occupancy.c   GetOccupancy: a unit's occupancy on any date, folded from the log
  * charges.c     RecordCharges: ChargeRecorded and InterMunicipalCharge for a period
+ * consume.c     the consumers: statuses from means testing's decisions (allocation.statuses),
+ *               requests from the service asks of intake's completed applications
  * handlers.c    the command table and the schema
  *
  * Every handler runs on a worker thread of libs/service and may block. The handlers take
@@ -161,6 +163,9 @@ at_code al_begin(svc_request *req, es_txn **t, at_error *err);
 /* Append (last in the transaction); part 0 uses the command id, part N > 0 one derived. */
 at_code al_append(svc_request *req, es_txn *t, const char *stream, int64_t expected, es_event_in *evs, size_t n,
                   int part, es_append_res *res, at_error *err);
+/* al_append with the causation id of the envelope (an event a consumer acts on; NULL none). */
+at_code al_append_caused(svc_request *req, es_txn *t, const char *stream, int64_t expected, es_event_in *evs,
+                         size_t n, int part, const char *causation_id, es_append_res *res, at_error *err);
 at_code al_finish(svc_request *req, es_txn *t, const char *stream, const char *key, const es_append_res *res,
                   ProtobufCMessage **reply, at_error *err);
 /* Run SQL in the transaction; rows into *out (may be NULL). Rolls back on failure. */
@@ -174,6 +179,52 @@ at_code al_seen(svc_request *req, const char *key, ProtobufCMessage **reply, boo
 /* request.c: the care level of the person's latest assessment on or before `on` (0: none),
  * read in the caller's transaction. */
 at_code al_care_level_of(svc_request *req, es_txn *t, const char *person, at_date on, int *level, at_error *err);
+
+/* Where a request comes from when a consumer makes it (NULL: a worker's command). */
+typedef struct al_origin {
+    const char *causation_id;        /* the ApplicationCompleted's event id */
+    const char *application_id;
+    int ask_index;                   /* 1-based, in ApplicationReceived.asks */
+    int64_t completed_position;
+} al_origin;
+
+/* RequestService on an already decoded command: the handler, and the consumer of intake's
+ * applications (consume.c), which passes where the request comes from. Facts the command
+ * leaves out (status NONE) are filled from the projections as of requested_on and recorded
+ * in ServiceRequested (docs/allocation.md, "Facts from the log"). */
+at_code al_request(svc_request *req, const Atb__V1__RequestService *c, const al_origin *o, ProtobufCMessage **reply,
+                   at_error *err);
+/* Record that an application's service ask was refused (cause): ServiceRequestRefused on
+ * request-<key>, the key and command id the request would have had, so a redelivery finds
+ * it done. Its own transaction. */
+at_code al_request_refuse(svc_request *req, const Atb__V1__RequestService *c, const al_origin *o,
+                          const at_error *cause, ProtobufCMessage **reply, at_error *err);
+
+/* ---- consume.c: the projections of other services' events, and intake's applications -- */
+
+/* The means-tested status of the person in force on `on`, from allocation.statuses (the
+ * StatusGranted events of means testing): ATB__V1__NEED_STATUS__*, NONE when none; *position
+ * the log position of the decision event (0 none). The latest decision in force wins. Read
+ * in the caller's transaction (al_exec: rolled back on failure). */
+at_code al_status_of(es_txn *t, const char *tenant, const char *person, at_date on, int *status, int64_t *position,
+                     at_error *err);
+/* What intake's person streams say of a person on a date (allocation.persons and
+ * allocation.person_facts); each part unknown when the log has nothing of it. */
+typedef struct al_known {
+    at_date birth_date;              /* AT_DATE_NONE: unknown */
+    int disability_group;            /* -1 unknown; else 0..3 (a child with disability: 0) */
+    int resident;                    /* -1 unknown; 1 declared residence in the tenant */
+} al_known;
+/* Read in the caller's transaction (al_exec: rolled back on failure). */
+at_code al_person_of(es_txn *t, const char *tenant, const char *person, at_date on, al_known *out, at_error *err);
+
+/* The consumers (bus_handler_fn): allocation-decisions ("decision"), allocation-persons
+ * ("person") and allocation-applications ("application"). */
+at_code consume_decision(void *ctx, es_txn *t, const es_event *ev, at_error *err);
+at_code consume_person(void *ctx, es_txn *t, const es_event *ev, at_error *err);
+at_code consume_application(void *ctx, es_txn *t, const es_event *ev, at_error *err);
+extern const svc_consumer allocation_consumers[];
+extern const size_t allocation_n_consumers;
 
 /* ---- handlers ------------------------------------------------------------------------- */
 

@@ -8,7 +8,9 @@
  *           force on each such day, summed, / 7, rounded down (PlacementChanged);
  *   own provider   the tenant's tariff x units; the client pays copay_percent of it by the
  *           status on the request (needy: nothing; an emergency admission: nothing) to the
- *           provider (ChargeRecorded, payer "client"); the rest is owed to the provider by
+ *           provider; a request without a status takes the status in force on the first
+ *           day charged from allocation.statuses (means testing's decisions, consume.c)
+ *           (ChargeRecorded, payer "client"); the rest is owed to the provider by
  *           the funding source (ChargeRecorded, payer "municipality:<tenant>", "state" or
  *           "eu_fund");
  *   bought place   the agreed price x units is owed to the seller municipality
@@ -141,6 +143,14 @@ at_code charges_record(svc_request *req, ProtobufCMessage **reply, at_error *err
         }
         if (units == 0)
             continue;
+        /* A request without a status: the status in force on the first day charged, from
+         * means testing's decisions (a status granted after the request counts). */
+        int64_t status_position = 0;
+        if (status == ATB__V1__NEED_STATUS__NEED_STATUS_NONE && !emergency &&
+            (code = al_status_of(t, req->tenant, person, a, &status, &status_position, err)) != AT_OK) {
+            PQclear(r);
+            return code;
+        }
         const al_agreement *g = *agreement ? al_agreement_find(req->tenant, owner, provider, service, a) : NULL;
         int64_t price = g ? g->price_cents : s->tariff_cents;
         at_cents total = 0, client = 0;

@@ -94,8 +94,15 @@ at_code al_begin(svc_request *req, es_txn **t, at_error *err)
 at_code al_append(svc_request *req, es_txn *t, const char *stream, int64_t expected, es_event_in *evs, size_t n,
                   int part, es_append_res *res, at_error *err)
 {
+    return al_append_caused(req, t, stream, expected, evs, n, part, NULL, res, err);
+}
+
+at_code al_append_caused(svc_request *req, es_txn *t, const char *stream, int64_t expected, es_event_in *evs,
+                         size_t n, int part, const char *causation_id, es_append_res *res, at_error *err)
+{
     es_append_req ar;
     svc_append_req_init(req, &ar);
+    ar.causation_id = causation_id;
     char derived[37];
     if (part > 0) {
         char name[64];

@@ -109,5 +109,44 @@ const char *const allocation_migrations[] = {
     ");\n"
     "GRANT SELECT, INSERT ON allocation.placement_changes TO atb_allocation;\n"
     "GRANT USAGE ON ALL SEQUENCES IN SCHEMA allocation TO atb_allocation;\n",
+    /* 3: the means-tested statuses of persons, from means testing's StatusGranted events
+     * (consumer allocation-decisions, consume.c); one row per member and decision. */
+    "CREATE TABLE allocation.statuses (\n"
+    "    tenant     text   NOT NULL,\n"
+    "    person_key uuid   NOT NULL,\n"
+    "    status     int    NOT NULL CHECK (status IN (1, 2)),\n"
+    "    from_on    date   NOT NULL,\n"
+    "    to_on      date,\n"
+    "    source     text   NOT NULL,\n"
+    "    position   bigint NOT NULL,\n"
+    "    PRIMARY KEY (tenant, person_key, position)\n"
+    ");\n"
+    "COMMENT ON TABLE allocation.statuses IS 'Statuses granted by means testing (StatusGranted), per member of "
+    "the decision''s household; to_on NULL = open-ended; position = the decision event.';\n"
+    "GRANT SELECT, INSERT ON allocation.statuses TO atb_allocation;\n",
+    /* 4: persons from intake's person streams (consumer allocation-persons, consume.c): the
+     * birth date, and the dated disability and residence facts. */
+    "CREATE TABLE allocation.persons (\n"
+    "    tenant     text   NOT NULL,\n"
+    "    person_key uuid   NOT NULL,\n"
+    "    birth_date date   NOT NULL,\n"
+    "    position   bigint NOT NULL,\n"
+    "    PRIMARY KEY (tenant, person_key)\n"
+    ");\n"
+    "CREATE TABLE allocation.person_facts (\n"
+    "    position     bigint  PRIMARY KEY,\n"
+    "    tenant       text    NOT NULL,\n"
+    "    person_key   uuid    NOT NULL,\n"
+    "    kind         int     NOT NULL,\n"
+    "    level        int     NOT NULL,\n"
+    "    municipality text    NOT NULL,\n"
+    "    from_on      date    NOT NULL,\n"
+    "    to_on        date,\n"
+    "    replaced     boolean NOT NULL DEFAULT false\n"
+    ");\n"
+    "CREATE INDEX person_facts_person ON allocation.person_facts (tenant, person_key, kind, from_on);\n"
+    "COMMENT ON TABLE allocation.person_facts IS 'DISABILITY (kind 2) and RESIDENCE (kind 1) facts of intake''s "
+    "PersonFactRecorded; replaced = a later correction names it.';\n"
+    "GRANT SELECT, INSERT, UPDATE ON allocation.persons, allocation.person_facts TO atb_allocation;\n",
 };
 const size_t allocation_n_migrations = sizeof allocation_migrations / sizeof allocation_migrations[0];

@@ -1,6 +1,6 @@
 /*
  * main.c -- atbalsts-allocation: wiring only. The commands are in handlers.c, the
- * catalogue in catalogue.c.
+ * consumers in consume.c, the catalogue in catalogue.c.
  *
  * One setting of its own besides those of libs/service (svc.h):
  *   --catalogue DIR   ATB_CATALOGUE   the catalogue directory (<municipality>.yaml);
@@ -57,6 +57,8 @@ int main(int argc, char **argv)
         .name = "allocation",
         .commands = allocation_commands,
         .n_commands = allocation_n_commands,
+        .consumers = allocation_consumers,
+        .n_consumers = allocation_n_consumers,
         .migrations = allocation_migrations,
         .n_migrations = allocation_n_migrations,
         .start = al_catalogue_publish,

@@ -7,6 +7,9 @@
  * An eligible request joins the list of its service as "waiting". A person has at most one
  * open request (waiting or offered) per service.
  *
+ * Facts the command leaves out are filled from the projections of consume.c as of the date
+ * asked for (a typed fact wins) and recorded in ServiceRequested with the list `filled`.
+ *
  * The waiting list is the table allocation.requests, written with the events; its order
  * is the priority rule of eligible.c, then the order the requests were recorded.
  */
@@ -37,7 +40,12 @@ at_code al_care_level_of(svc_request *req, es_txn *t, const char *person, at_dat
 
 at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *err)
 {
-    const Atb__V1__RequestService *c = (const Atb__V1__RequestService *)req->msg;
+    return al_request(req, (const Atb__V1__RequestService *)req->msg, NULL, reply, err);
+}
+
+at_code al_request(svc_request *req, const Atb__V1__RequestService *c, const al_origin *origin,
+                   ProtobufCMessage **reply, at_error *err)
+{
     at_code code;
     at_date on, birth;
     char key[37];
@@ -48,7 +56,7 @@ at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *er
     if ((code = al_check_key(c->person_key, "person_key", err)) != AT_OK ||
         (code = al_check_code(c->service, "service", true, err)) != AT_OK ||
         (code = al_check_date(c->requested_on, "requested_on", true, &on, err)) != AT_OK ||
-        (code = al_check_date(c->birth_date, "birth_date", true, &birth, err)) != AT_OK)
+        (code = al_check_date(c->birth_date, "birth_date", false, &birth, err)) != AT_OK)
         return code;
     if (c->urgency < 0 || c->urgency > ATB__V1__URGENCY__URGENCY_HOMELESS)
         return at_error_set(err, AT_VALIDATION, "urgency", "urgency is not a known value");
@@ -83,6 +91,41 @@ at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *er
     al_person p = {.birth_date = birth, .disability_group = c->disability_group, .status = c->status,
                    .resident = c->resident, .n_targets = c->n_target_groups, .targets = c->target_groups,
                    .load = load};
+    /* Typed facts win; those left out are what the log says on the date asked for (intake's
+     * person, means testing's decisions), and the event records them: a replay reads no
+     * projection. */
+    const char *filled[4];
+    size_t n_filled = 0;
+    if (birth == AT_DATE_NONE || !p.disability_group || !p.resident) {
+        al_known k;
+        if ((code = al_person_of(t, req->tenant, c->person_key, on, &k, err)) != AT_OK)
+            return code;
+        if (birth == AT_DATE_NONE && k.birth_date != AT_DATE_NONE) {
+            p.birth_date = birth = k.birth_date;
+            filled[n_filled++] = "birth_date";
+        }
+        if (!p.disability_group && k.disability_group > 0) {
+            p.disability_group = k.disability_group;
+            filled[n_filled++] = "disability_group";
+        }
+        if (!p.resident && k.resident > 0) {
+            p.resident = true;
+            filled[n_filled++] = "resident";
+        }
+    }
+    if (birth == AT_DATE_NONE) {
+        es_txn_rollback(t);
+        at_error_set(err, AT_VALIDATION, "birth_date", "birth_date is required");
+        at_error_detail(err, "The command gives none and intake has recorded no birth date of the person.");
+        return AT_VALIDATION;
+    }
+    int64_t status_position = 0;
+    if (c->status == ATB__V1__NEED_STATUS__NEED_STATUS_NONE) {
+        if ((code = al_status_of(t, req->tenant, c->person_key, on, &p.status, &status_position, err)) != AT_OK)
+            return code;
+        if (status_position > 0)
+            filled[n_filled++] = "status";
+    }
     if ((code = al_care_level_of(req, t, c->person_key, on, &p.care_level, err)) != AT_OK)
         return code;
     if ((code = al_eligible(s, &p, on, err)) != AT_OK) {
@@ -115,14 +158,14 @@ at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *er
     char urg[8], ld[8], dg[8], st[8], bd[11], rd[11], tg[AL_MAX_LIST * (AL_CODE_MAX + 3) + 3];
     snprintf(urg, sizeof urg, "%d", c->urgency);
     snprintf(ld, sizeof ld, "%d", load);
-    snprintf(dg, sizeof dg, "%d", c->disability_group);
-    snprintf(st, sizeof st, "%d", c->status);
+    snprintf(dg, sizeof dg, "%d", p.disability_group);
+    snprintf(st, sizeof st, "%d", p.status);
     size_t o = (size_t)snprintf(tg, sizeof tg, "{");
     for (size_t i = 0; i < c->n_target_groups; i++)
         o += (size_t)snprintf(tg + o, sizeof tg - o, "%s%s", i ? "," : "", c->target_groups[i]);
     snprintf(tg + o, sizeof tg - o, "}");
     const char *ip[12] = {key, req->tenant, c->person_key, c->service, urg, ld, al_date_text(birth, bd), dg, st,
-                          c->resident ? "true" : "false", tg, al_date_text(on, rd)};
+                          p.resident ? "true" : "false", tg, al_date_text(on, rd)};
     if ((code = al_exec(t,
                         "INSERT INTO allocation.requests (request_key, tenant, person_key, service, urgency, load, "
                         "birth_date, disability_group, status, resident, target_groups, requested_on, state) "
@@ -136,13 +179,20 @@ at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *er
     ev.requested_on = c->requested_on;
     ev.urgency = c->urgency;
     ev.load = load;
-    ev.birth_date = c->birth_date;
-    ev.disability_group = c->disability_group;
-    ev.status = c->status;
-    ev.resident = c->resident;
+    ev.birth_date = svc_date_out(req->arena, birth);
+    ev.disability_group = p.disability_group;
+    ev.status = (Atb__V1__NeedStatus)p.status;
+    ev.resident = p.resident;
     ev.n_target_groups = c->n_target_groups;
     ev.target_groups = c->target_groups;
     ev.catalogue_version = (char *)al_catalogue_version(req->tenant);
+    ev.n_filled = n_filled;
+    ev.filled = (char **)filled;
+    ev.status_position = status_position;
+    if (origin) {
+        ev.application_id = (char *)origin->application_id;
+        ev.ask_index = origin->ask_index;
+    }
     es_event_in in;
     es_append_res res;
     char stream[64];
@@ -151,7 +201,47 @@ at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *er
         es_txn_rollback(t);
         return code;
     }
-    if ((code = al_append(req, t, stream, ES_VERSION_NONE, &in, 1, 0, &res, err)) != AT_OK)
+    if ((code = al_append_caused(req, t, stream, ES_VERSION_NONE, &in, 1, 0, origin ? origin->causation_id : NULL, &res,
+                                 err)) != AT_OK)
+        return code;
+    return al_finish(req, t, stream, key, &res, reply, err);
+}
+
+at_code al_request_refuse(svc_request *req, const Atb__V1__RequestService *c, const al_origin *o,
+                          const at_error *cause, ProtobufCMessage **reply, at_error *err)
+{
+    char key[37];
+    al_key(req, "request", key);
+    bool done;
+    at_code code;
+    if ((code = al_seen(req, key, reply, &done, err)) != AT_OK || done)
+        return code;
+    Atb__V1__Error e = ATB__V1__ERROR__INIT;
+    e.code = (Atb__V1__ErrorCode)cause->code;
+    e.message = (char *)cause->message;
+    e.detail = (char *)cause->detail;
+    e.hint = (char *)cause->hint;
+    e.field = (char *)cause->field;
+    Atb__V1__ServiceRequestRefused ev = ATB__V1__SERVICE_REQUEST_REFUSED__INIT;
+    ev.request_key = key;
+    ev.person_key = c->person_key ? c->person_key : (char *)"";
+    ev.service = c->service ? c->service : (char *)"";
+    ev.application_id = (char *)o->application_id;
+    ev.ask_index = o->ask_index;
+    ev.error = &e;
+    ev.completed_position = o->completed_position;
+    es_txn *t = NULL;
+    if ((code = al_begin(req, &t, err)) != AT_OK)
+        return code;
+    es_event_in in;
+    es_append_res res;
+    char stream[64];
+    snprintf(stream, sizeof stream, "request-%s", key);
+    if ((code = svc_pack(req->arena, &ev.base, "ServiceRequestRefused", &in, err)) != AT_OK) {
+        es_txn_rollback(t);
+        return code;
+    }
+    if ((code = al_append_caused(req, t, stream, ES_VERSION_NONE, &in, 1, 0, o->causation_id, &res, err)) != AT_OK)
         return code;
     return al_finish(req, t, stream, key, &res, reply, err);
 }

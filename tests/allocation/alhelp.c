@@ -17,14 +17,34 @@
 #include "at_uuid.h"
 #include "alhelp.h"
 
-void ah_start(ah *h)
+void ah_prepare(ah *h)
 {
     memset(h, 0, sizeof *h);
     sh_prepare(&h->sv);
     h->sv.exe = ALLOCATION_PATH;
     t_db_conninfo(&h->sv.db, "atb_allocation", h->sv.pg_url, sizeof h->sv.pg_url);
+}
+
+void ah_relay_start(ah *h)
+{
+    h->relay = h->sv;
+    h->relay.exe = RELAY_PATH;
+    h->relay.pid = 0;
+    h->relay.http_port = sh_free_port();
+    t_db_conninfo(&h->sv.db, "atb_relay", h->relay.pg_url, sizeof h->relay.pg_url);
+    const char *env[] = {"ATB_LOG_LEVEL=warn", NULL};
+    sh_start(&h->relay, NULL, env, NULL, -1);
+    if (!sh_wait_healthy(&h->relay, 30000)) {
+        fprintf(stderr, "FATAL: atbalsts-relay did not become healthy\n");
+        sh_kill(&h->relay);
+        exit(1);
+    }
+}
+
+void ah_launch(ah *h)
+{
     static char env_cat[1100];
-    snprintf(env_cat, sizeof env_cat, "ATB_CATALOGUE=%s", CATALOGUE_DIR);
+    snprintf(env_cat, sizeof env_cat, "ATB_CATALOGUE=%s", h->catalogue ? h->catalogue : CATALOGUE_DIR);
     const char *env[] = {env_cat, "ATB_MAX_MSG=65536", "ATB_WORKERS=8", "ATB_LOG_LEVEL=warn", NULL};
     sh_start(&h->sv, NULL, env, NULL, -1);
     if (!sh_wait_healthy(&h->sv, 30000)) {
@@ -32,6 +52,8 @@ void ah_start(ah *h)
         sh_kill(&h->sv);
         exit(1);
     }
+    if (h->client)
+        return;
     bus_config cfg = {.url = t_nats_url(), .prefix = h->sv.prefix, .stream = h->sv.stream, .name = "alloc-test"};
     at_error err;
     if (bus_connect(&h->client, &cfg, &err) != AT_OK) {
@@ -40,7 +62,13 @@ void ah_start(ah *h)
     }
 }
 
-int ah_stop(ah *h)
+void ah_start(ah *h)
+{
+    ah_prepare(h);
+    ah_launch(h);
+}
+
+int ah_halt(ah *h)
 {
     int rc = 0;
     if (h->sv.pid > 0) {
@@ -51,6 +79,18 @@ int ah_stop(ah *h)
         h->sv.pid = 0;
         if (rc != 0)
             fprintf(stderr, "atbalsts-allocation exited with %d\n", rc);
+    }
+    return rc;
+}
+
+int ah_stop(ah *h)
+{
+    int rc = ah_halt(h);
+    if (h->relay.pid > 0) {
+        kill(h->relay.pid, SIGTERM);
+        if (sh_wait_exit(h->relay.pid, 30000) < 0)
+            sh_kill(&h->relay);
+        h->relay.pid = 0;
     }
     bus_close(h->client);
     h->client = NULL;
@@ -125,6 +165,25 @@ Atb__V1__OccupancyReply *ah_occupancy(ah *h, const char *tenant, const char *own
 int64_t ah_head(ah *h)
 {
     return sh_sql(&h->sv, "SELECT coalesce(max(position), 0) FROM atb.events");
+}
+
+int64_t ah_wait_sql(ah *h, int64_t want, int timeout_ms, const char *sql)
+{
+    PGconn *c = PQconnectdb(h->sv.db.admin);
+    int64_t got = -1;
+    for (int waited = 0;; waited += 50) {
+        got = -1;
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+            got = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        if (got == want || waited >= timeout_ms)
+            break;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    PQfinish(c);
+    return got;
 }
 
 int64_t ah_count(ah *h, const char *type, const char *tenant)

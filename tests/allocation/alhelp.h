@@ -19,15 +19,28 @@
 
 typedef struct ah {
     sh_service sv;
+    sh_service relay;            /* atbalsts-relay when ah_relay_start() ran (pid 0 otherwise) */
     bus *client;
+    const char *catalogue;       /* catalogue directory; NULL = the source tree's */
 } ah;
 
 /* A fresh database, the service started and healthy, the client connected. Aborts on
- * failure. */
+ * failure. The same as ah_prepare() then ah_launch(). */
 void ah_start(ah *h);
-/* Stop the service (SIGTERM), close the client, drop the database. The service's exit
- * code: 0 after a clean drain (under ASan, also no leak). */
+/* A fresh database only (set h->catalogue after it, before ah_launch()). */
+void ah_prepare(ah *h);
+/* atbalsts-relay on the database (the consumers need the stream it fills). */
+void ah_relay_start(ah *h);
+/* Start the service and wait until it is healthy; connect the client the first time. */
+void ah_launch(ah *h);
+/* Stop the service only (SIGTERM): its exit code; ah_launch() starts it again. */
+int ah_halt(ah *h);
+/* Stop the service (SIGTERM) and the relay, close the client, drop the database. The
+ * service's exit code: 0 after a clean drain (under ASan, also no leak). */
 int ah_stop(ah *h);
+/* Poll a one-value SQL query as the superuser until it gives want or timeout_ms passes:
+ * the last value (-1 when none). */
+int64_t ah_wait_sql(ah *h, int64_t want, int timeout_ms, const char *sql);
 
 /* A command to <prefix>.cmd.<tenant>.allocation.<name>. `meta` (field 1 of msg) gets a
  * fresh command id and actor "user:test" when its command_id is empty. The reply decoded
