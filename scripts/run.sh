@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/run.sh -- THE main job: install, build, start PostgreSQL (durable), nats-server
 # and every service, run the demo workload through the public command API, print what it
-# printed, stop everything this script started.
+# printed, prove every decision with the audit replay, stop everything this script started.
 #
 # Progress goes to stderr; stdout carries only the demo's own output.
 set -eu -o pipefail
@@ -15,7 +15,8 @@ Usage: scripts/run.sh [--help] [-- demo arguments...]
 
 Install the Debian packages, build, start a private PostgreSQL 15 (durable: fsync on) and
 nats-server, start every service binary of the build (scripts/platform.sh), run
-`build/services/cli/atbalsts demo` if the CLI is built, and print its output. Servers and
+`build/services/cli/atbalsts demo` if the CLI is built, and print its output; then
+`atbalsts audit --all-tenants`, which re-derives every decision from the log. Servers and
 services started here are stopped on exit unless KEEP_SERVICES=1.
 
 Arguments after -- go to `atbalsts demo`.
@@ -87,4 +88,9 @@ password="$(sed -n 's/.*{[[:space:]]*user:[[:space:]]*cli,[[:space:]]*password:[
 atb_say "running: atbalsts demo ${demo_args[*]}"
 ATB_NATS_USER=cli ATB_NATS_PASSWORD="$password" \
     "$cli" demo "${demo_args[@]}"
+# Then prove what the demo decided: every decision re-derived from the log alone, with the
+# rule-set version it names (the auditor's command reads PostgreSQL, read-only).
+atb_say "running: atbalsts audit --all-tenants"
+echo
+"$cli" audit --all-tenants --pg "$ATB_PG_ADMIN_URL"
 atb_say "demo finished; logs in $ATB_RUN_DIR/logs"
