@@ -365,6 +365,41 @@ static void consumer_handles_an_event_the_stream_lost_from_the_log(void **state)
     assert_true(ordered);
 }
 
+/* No later message reveals a lost last event: an idle step finds it in the log. And a
+ * checkpoint set back while the consumer was closed (a projection rebuilt) is replayed from
+ * the log although the durable has acknowledged everything. */
+static void consumer_catches_up_from_the_log_when_the_stream_is_idle(void **state)
+{
+    fixture *f = *state;
+    h_append(f->es, "demo", "person", "PersonRegistered", 10, 2);
+    h_relay_drain(f->es, f->b);
+    assert_int_equal(js_DeleteMsg(bus_js(f->b), f->stream, 10, NULL, NULL), NATS_OK);
+    hctx h = { 0 };
+    bus_consumer_config cfg = config(f, &h);
+    bus_consumer *c = open_consumer(f, &cfg);
+    run_until(c, 10);
+    bus_consumer_stats st;
+    bus_consumer_stats_get(c, &st);
+    assert_int_equal(st.gap_filled, 1);
+    assert_int_equal(st.handled, 10);
+    bus_consumer_close(c);
+
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE atb.checkpoints SET position = 0 WHERE consumer = '%s'", f->durable);
+    h_sql(db.admin, sql);
+    c = open_consumer(f, &cfg);
+    run_until(c, 10);
+    bus_consumer_stats_get(c, &st);
+    assert_int_equal(st.handled, 10);
+    assert_int_equal(st.gap_filled, 10);
+    bus_consumer_close(c);
+    int64_t count, distinct;
+    bool ordered;
+    effects(f, &count, &distinct, &ordered);
+    assert_int_equal(count, 20);   /* every event twice: once, then once more after the reset */
+    assert_int_equal(distinct, 10);
+}
+
 static void consumer_of_one_category_fills_gaps_of_that_category_only(void **state)
 {
     fixture *f = *state;
@@ -735,6 +770,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(consumer_reopened_continues_after_its_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(consumer_effects_happen_once_after_crash_between_commit_and_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(consumer_handles_an_event_the_stream_lost_from_the_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(consumer_catches_up_from_the_log_when_the_stream_is_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(consumer_of_one_category_fills_gaps_of_that_category_only, setup, teardown),
         cmocka_unit_test_setup_teardown(consumer_of_several_categories_and_a_tenant_skips_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(consumer_dead_letters_poison_events_and_continues, setup, teardown),

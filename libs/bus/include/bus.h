@@ -180,7 +180,10 @@ at_code bus_consumer_open(bus_consumer **out, bus *b, es_store *es,
  * first, from the log. *handled (may be NULL) gets the number of events whose handler
  * committed. A message that is not an EventEnvelope (or whose Atb-Position header
  * disagrees with it) is terminated and counted (stats.malformed).
- * AT_OK: the batch was settled (nothing to fetch is AT_OK with 0). When the handler
+ * AT_OK: the batch was settled (nothing to fetch is AT_OK with 0). A step that fetches
+ * nothing reads the log after the checkpoint and handles what it finds there (at most a
+ * batch): the last event the stream lost, or events before a checkpoint set back while the
+ * service was stopped. When the handler
  * returns AT_UNAVAILABLE or AT_INTERNAL (or PostgreSQL fails), its transaction is rolled
  * back, this and the rest of the batch are handed back with a delay of retry_delay_ms,
  * and the step returns that code with err set: call step again (after a pause).

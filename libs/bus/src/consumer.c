@@ -11,7 +11,8 @@
  * consumer's filter after the checkpoint. Any such event below P was lost by the stream
  * (or is late: a Nak, a redelivery); it is handled first, from the log, each in its own
  * transaction. So effects follow log order even when the stream does not, and an event the
- * stream lost is handled when the next one arrives.
+ * stream lost is handled when the next one arrives -- or, when none arrives, at the next
+ * idle step (catch_up): a fetch that times out reads the log after the checkpoint.
  *
  * Invariants:
  *  - c->ckpt never exceeds the checkpoint stored in PostgreSQL (it is read from there, and
@@ -593,6 +594,28 @@ static at_code process(bus_consumer *c, natsMsg *m, size_t *handled, at_error *e
     return rc;
 }
 
+/* The stream brought nothing: whatever the log holds for this consumer after its
+ * checkpoint is handled from the log now, in log order, at most a batch of it. That is an
+ * event the stream lost when it was the last one (no later message would reveal the gap),
+ * or events before a checkpoint set back while the service was stopped (a projection
+ * rebuilt from the log). */
+static at_code catch_up(bus_consumer *c, size_t *handled, at_error *err)
+{
+    for (int i = 0; i < c->batch; i++) {
+        const es_event *gap = NULL;
+        es_status st = find_gap(c, INT64_MAX, &gap, err);
+        if (st != ES_OK)
+            return es_fail(st);
+        if (!gap)
+            return AT_OK;
+        bool moved = false;
+        at_code rc = handle_one(c, gap, true, &moved, handled, err);
+        if (rc != AT_OK)
+            return rc;
+    }
+    return AT_OK;
+}
+
 at_code bus_consumer_step(bus_consumer *c, int wait_ms, size_t *handled, at_error *err)
 {
     size_t n_handled = 0;
@@ -608,8 +631,13 @@ at_code bus_consumer_step(bus_consumer *c, int wait_ms, size_t *handled, at_erro
     natsMsgList list = { 0 };
     jsErrCode jerr = 0;
     natsStatus s = natsSubscription_Fetch(&list, c->sub, c->batch, wait_ms > 0 ? wait_ms : 1, &jerr);
-    if (s == NATS_TIMEOUT)
-        return check_durable(c, err);
+    if (s == NATS_TIMEOUT) {
+        at_code rc = catch_up(c, &n_handled, err);
+        drop_window(c);
+        if (handled)
+            *handled = n_handled;
+        return rc != AT_OK ? rc : check_durable(c, err);
+    }
     if (s != NATS_OK)
         return bus__nats_error(err, AT_UNAVAILABLE, s, jerr, "could not fetch from consumer %s",
                                c->durable);
