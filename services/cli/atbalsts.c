@@ -34,6 +34,7 @@ static const struct {
     {"case", cli_case, "open, change and log cases; show a case's history"},
     {"service", cli_allocation, "social services: waiting lists, offers, places, occupancy, charges"},
     {"payment", cli_payments, "payee accounts, batches and SEPA files, bank reports, budget execution"},
+    {"report", cli_report, "social assistance figures for a period: table, CSV or JSON"},
     {"audit", cli_audit, "re-derive past decisions from the log and prove each"},
     {"demo", cli_demo, "drive a realistic demo workload through the command API"},
 };

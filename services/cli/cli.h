@@ -115,6 +115,7 @@ int cli_demo(cli *c, int argc, char **argv);          /* cli_demo.c */
 int cli_audit(cli *c, int argc, char **argv);         /* cli_audit.c: reads the log itself */
 int cli_payments(cli *c, int argc, char **argv);      /* cli_payments.c */
 int cli_allocation(cli *c, int argc, char **argv);    /* cli_allocation.c */
+int cli_report(cli *c, int argc, char **argv);        /* cli_report.c */
 
 /* cli_demo_cases.c: the demo's caseload: households of the registered persons apply, are
  * visited, completed and decided. summary NULL: a text summary on stdout; else the figures
