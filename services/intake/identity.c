@@ -114,68 +114,53 @@ at_code identity_find(PGconn *c, const char *tenant, const char *key, const char
     return AT_OK;
 }
 
-at_code identity_lock(PGconn *c, const char *tenant, const char *key, at_error *err)
+/* Run a statement that touches the tenant's live row of `key` ($1 tenant, $2 key, then the
+ * caller's). AT_NOT_FOUND when no such row (none registered, or erased). */
+static at_code one_person(PGconn *c, const char *sql, int n, const char *const *params, const char *what,
+                          at_error *err)
 {
-    const char *params[2] = {tenant, key};
-    PGresult *r = PQexecParams(c,
-                               "SELECT 1 FROM intake.identities WHERE tenant = $1 AND person_key = $2::uuid "
-                               "AND erased_at IS NULL FOR UPDATE",
-                               2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        at_code code = pg_failed(r, "lock the person", err);
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        at_code code = pg_failed(r, what, err);
         PQclear(r);
         return code;
     }
-    int found = PQntuples(r);
+    bool found = st == PGRES_TUPLES_OK ? PQntuples(r) == 1 : strcmp(PQcmdTuples(r), "1") == 0;
     PQclear(r);
     if (found)
         return AT_OK;
     at_error_set(err, AT_NOT_FOUND, "person_key", "person not found");
-    at_error_detail(err, "No person with the key %s is registered in %s.", key, tenant);
+    at_error_detail(err, "No person with the key %s is registered in %s (or it was erased).", params[1], params[0]);
     return AT_NOT_FOUND;
+}
+
+at_code identity_lock(PGconn *c, const char *tenant, const char *key, at_error *err)
+{
+    const char *params[2] = {tenant, key};
+    return one_person(c,
+                      "SELECT 1 FROM intake.identities WHERE tenant = $1 AND person_key = $2::uuid "
+                      "AND erased_at IS NULL FOR UPDATE",
+                      2, params, "lock the person", err);
 }
 
 at_code identity_rename(PGconn *c, const char *tenant, const char *key, const char *given, const char *family,
                         at_error *err)
 {
     const char *params[4] = {tenant, key, given && *given ? given : NULL, family && *family ? family : NULL};
-    PGresult *r = PQexecParams(c,
-                               "UPDATE intake.identities SET given_name = coalesce($3, given_name), "
-                               "family_name = coalesce($4, family_name) "
-                               "WHERE tenant = $1 AND person_key = $2::uuid AND erased_at IS NULL",
-                               4, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        at_code code = pg_failed(r, "correct the identity", err);
-        PQclear(r);
-        return code;
-    }
-    bool done = strcmp(PQcmdTuples(r), "1") == 0;
-    PQclear(r);
-    if (done)
-        return AT_OK;
-    at_error_set(err, AT_NOT_FOUND, "person_key", "person not found");
-    at_error_detail(err, "No person with the key %s is registered in %s (or it was erased).", key, tenant);
-    return AT_NOT_FOUND;
+    return one_person(c,
+                      "UPDATE intake.identities SET given_name = coalesce($3, given_name), "
+                      "family_name = coalesce($4, family_name) "
+                      "WHERE tenant = $1 AND person_key = $2::uuid AND erased_at IS NULL",
+                      4, params, "correct the identity", err);
 }
 
 at_code identity_erase(PGconn *c, const char *tenant, const char *key, at_error *err)
 {
     const char *params[2] = {tenant, key};
-    PGresult *r = PQexecParams(c,
-                               "UPDATE intake.identities SET erased_at = now(), given_name = NULL, "
-                               "family_name = NULL, personal_code = 'erased-' || person_key::text "
-                               "WHERE tenant = $1 AND person_key = $2::uuid AND erased_at IS NULL",
-                               2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        at_code code = pg_failed(r, "erase the identity", err);
-        PQclear(r);
-        return code;
-    }
-    bool done = strcmp(PQcmdTuples(r), "1") == 0;
-    PQclear(r);
-    if (done)
-        return AT_OK;
-    at_error_set(err, AT_NOT_FOUND, "person_key", "person not found");
-    at_error_detail(err, "No person with the key %s is registered in %s, or it was erased already.", key, tenant);
-    return AT_NOT_FOUND;
+    return one_person(c,
+                      "UPDATE intake.identities SET erased_at = now(), given_name = NULL, "
+                      "family_name = NULL, personal_code = 'erased-' || person_key::text "
+                      "WHERE tenant = $1 AND person_key = $2::uuid AND erased_at IS NULL",
+                      2, params, "erase the identity", err);
 }

@@ -306,7 +306,9 @@ static void audit_proves_every_decision_and_finds_a_tampered_one(void **state)
     assert_int_equal(sk_sql_int("SELECT count(*) FROM atb.events WHERE type = 'BatchConfirmed'"), 1);
     /* The accountant's commands see the same: the file again, byte for byte in size, and
      * the budget line of the GMI's EKK code. */
-    char path[] = "/tmp/atb_test_batch_XXXXXX";
+    char path[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/atb_test_batch_XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
