@@ -12,6 +12,8 @@
  *               FOR UPDATE)
  * occupancy.c   GetOccupancy: a unit's occupancy on any date, folded from the log
  * charges.c     RecordCharges: ChargeRecorded and InterMunicipalCharge for a period
+ * withdraw.c    WithdrawServiceRequest and ExpireOffers: a request or an offer that ends
+ *               without a placement, its place offered to the next person at once
  * consume.c     the consumers: statuses from means testing's decisions (allocation.statuses),
  *               requests from the service asks of intake's completed applications
  * handlers.c    the command table and the schema
@@ -62,6 +64,7 @@ typedef struct al_service {
     char funding[24];                /* municipality, state, eu_fund */
     char ekk[16];
     int copay_needy, copay_low_income, copay_other;   /* percent of the tariff the client pays */
+    int offer_days;                  /* an offer open longer expires (passed on); 0 = never */
 } al_service;
 
 typedef struct al_unit_def {         /* a provider's capacity for one service */
@@ -203,11 +206,13 @@ at_code al_request_refuse(svc_request *req, const Atb__V1__RequestService *c, co
 /* ---- consume.c: the projections of other services' events, and intake's applications -- */
 
 /* The means-tested status of the person in force on `on`, from allocation.statuses (the
- * StatusGranted events of means testing): ATB__V1__NEED_STATUS__*, NONE when none; *position
- * the log position of the decision event (0 none). The latest decision in force wins. Read
- * in the caller's transaction (al_exec: rolled back on failure). */
+ * StatusGranted events of means testing, as changed by DecisionOverridden): ATB__V1__NEED_
+ * STATUS__*, NONE when none; *position the log position of the event it comes from (0 none)
+ * and *event that event's type ("StatusGranted", "DecisionOverridden"; "" none; static
+ * storage). The latest event in force wins. Read in the caller's transaction (al_exec:
+ * rolled back on failure). */
 at_code al_status_of(es_txn *t, const char *tenant, const char *person, at_date on, int *status, int64_t *position,
-                     at_error *err);
+                     const char **event, at_error *err);
 /* What intake's person streams say of a person on a date (allocation.persons and
  * allocation.person_facts); each part unknown when the log has nothing of it. */
 typedef struct al_known {
@@ -226,6 +231,46 @@ at_code consume_application(void *ctx, es_txn *t, const es_event *ev, at_error *
 extern const svc_consumer allocation_consumers[];
 extern const size_t allocation_n_consumers;
 
+/* ---- place.c: what the writers of places share (place.c, withdraw.c) ----------------- */
+
+typedef struct al_unit_ref {
+    const char *owner, *provider, *service;
+    const al_unit_def *def;
+    const al_agreement *agreement;   /* NULL: the tenant owns the unit */
+    const al_service *service_def;   /* the placing municipality's version of the service */
+} al_unit_ref;
+
+/* A pending append of a command that writes several streams. */
+typedef struct al_pending {
+    char stream[64];
+    es_event_in ev;
+} al_pending;
+
+/* The unit, the tenant's right to use it, and the tenant's service definition on `on`. */
+at_code al_resolve_unit(svc_request *req, const char *owner, const char *provider, const char *service, at_date on,
+                        al_unit_ref *u, at_error *err);
+/* Lock the unit's row (first, before any offer, placement or request row). */
+at_code al_lock_unit(es_txn *t, const al_unit_ref *u, at_error *err);
+/* Places free for the tenant under the unit's lock. */
+at_code al_free_places(svc_request *req, es_txn *t, const al_unit_ref *u, int *free_out, at_error *err);
+/* Offer a free place to the first eligible waiting request (offer key from `what`); the
+ * event left in *pv; *made false when nobody fits. */
+at_code al_offer_next(svc_request *req, es_txn *t, const al_unit_ref *u, at_date on, int free_, const char *what,
+                      al_pending *pv, char offer_key[37], bool *made, at_error *err);
+/* Append each pending event to its stream (part i), last in the transaction. */
+at_code al_append_all(svc_request *req, es_txn *t, al_pending *pv, size_t n, es_append_res *first, at_error *err);
+
+/* ---- withdraw.c ----------------------------------------------------------------------- */
+
+/* Under the unit's lock: every open offer of the tenant at the unit that was not answered
+ * within its service's offer_days by `on` becomes expired (offer and request rows), its
+ * OfferExpired into pv[*n..cap). *n grows by the number expired. */
+at_code al_expire_unit(svc_request *req, es_txn *t, const al_unit_ref *u, at_date on, al_pending *pv, size_t *n,
+                       size_t cap, at_error *err);
+/* The last day an offer made on `offered_on` of service s can be accepted; AT_DATE_NONE
+ * when its offers do not expire. */
+at_date al_offer_deadline(const al_service *s, at_date offered_on);
+
 /* ---- handlers ------------------------------------------------------------------------- */
 
 at_code request_service(svc_request *req, ProtobufCMessage **reply, at_error *err);
@@ -238,6 +283,8 @@ at_code place_discharge(svc_request *req, ProtobufCMessage **reply, at_error *er
 at_code place_change(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code occupancy_get(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code charges_record(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code withdraw_request(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code withdraw_expire(svc_request *req, ProtobufCMessage **reply, at_error *err);
 
 /* occupancy.c: fold every placement event of the log (all tenants) up to its head into
  * the loads in place on `on`, per unit; calls fn for each unit with a load (ctx passed

@@ -332,7 +332,7 @@ static at_code int_list(rd *r, const ynode *m, const char *key, int *out, int ma
 static const char *const service_keys[] = {
     "code", "label_lv", "label_en", "unit", "emergency", "from", "to", "age_min", "age_max",
     "care_level_min", "disability_groups", "status", "residents_only", "target_groups", "limits",
-    "tariff_cents", "funding", "ekk", "copay_percent", "source", "note", NULL};
+    "tariff_cents", "funding", "ekk", "copay_percent", "offer_days", "source", "note", NULL};
 
 static at_code read_service(rd *r, const ynode *m, al_service *s)
 {
@@ -419,6 +419,10 @@ static at_code read_service(rd *r, const ynode *m, al_service *s)
         strcmp(s->funding, "eu_fund") != 0)
         return bad(r->file, get(m, "funding")->line, r->err, "funding is municipality, state or eu_fund, not",
                    s->funding);
+    v = -1;   /* not given: the file's offers.days */
+    if ((code = get_int(r, m, "offer_days", false, 0, 365, &v)) != AT_OK)
+        return code;
+    s->offer_days = (int)v;
     const ynode *cp = get(m, "copay_percent");
     if (cp) {
         static const char *const ck[] = {"needy", "low_income", "other", NULL};
@@ -444,12 +448,22 @@ at_code al_catalogue_parse(al_catalogue *c, const char *name, const char *bytes,
     if (code != AT_OK)
         return code;
     rd r = {.file = name, .err = err};
-    static const char *const top[] = {"municipality", "title", "source", "note", "services", "providers",
+    static const char *const top[] = {"municipality", "title", "source", "note", "offers", "services", "providers",
                                       "agreements", NULL};
     char muni[AL_CODE_MAX + 1] = "";
     if ((code = only_keys(&r, root, top)) != AT_OK || (code = need_source(&r, root)) != AT_OK ||
         (code = get_code(&r, root, "municipality", true, muni, sizeof muni)) != AT_OK)
         goto out;
+    /* offers: {days, source, note}: the days a person has to answer an offer, for every
+     * service of the file that gives no offer_days of its own; absent = offers never expire. */
+    int64_t offer_days = 0;
+    const ynode *of = get(root, "offers");
+    if (of) {
+        static const char *const ok[] = {"days", "source", "note", NULL};
+        if ((code = only_keys(&r, of, ok)) != AT_OK || (code = need_source(&r, of)) != AT_OK ||
+            (code = get_int(&r, of, "days", true, 1, 365, &offer_days)) != AT_OK)
+            goto out;
+    }
     char expect[AL_CODE_MAX + 8];
     snprintf(expect, sizeof expect, "%s.yaml", muni);
     if (strcmp(expect, name) != 0) {
@@ -466,6 +480,8 @@ at_code al_catalogue_parse(al_catalogue *c, const char *name, const char *bytes,
         al_service s;
         if ((code = read_service(&r, sv->kids[i], &s)) != AT_OK)
             goto out;
+        if (s.offer_days < 0)
+            s.offer_days = (int)offer_days;
         al_service *ns = grow(c->services, c->n_services, sizeof *ns);
         char(*no)[AL_CODE_MAX + 1] = ns ? grow(c->service_owner, c->n_services, sizeof *no) : NULL;
         if (ns)

@@ -8,11 +8,12 @@
  *           force on each such day, summed, / 7, rounded down (PlacementChanged);
  *   own provider   the tenant's tariff x units; the client pays copay_percent of it by the
  *           status on the request (needy: nothing; an emergency admission: nothing) to the
- *           provider; a request without a status takes the status in force on the first
- *           day charged from allocation.statuses (means testing's decisions, consume.c)
- *           (ChargeRecorded, payer "client"); the rest is owed to the provider by
- *           the funding source (ChargeRecorded, payer "municipality:<tenant>", "state" or
- *           "eu_fund");
+ *           provider (ChargeRecorded, payer "client"); a request without a status (or with
+ *           one filled from the log) takes the status in force on the first day charged
+ *           from allocation.statuses (means testing's decisions and their overrides,
+ *           consume.c), and ChargeRecorded names that status and its source; the rest
+ *           is owed to the provider by the funding source (ChargeRecorded, payer
+ *           "municipality:<tenant>", "state" or "eu_fund");
  *   bought place   the agreed price x units is owed to the seller municipality
  *           (InterMunicipalCharge); the client's share of it is owed to the buyer
  *           (ChargeRecorded, payer "client", payee "municipality:<buyer>").
@@ -112,8 +113,10 @@ at_code charges_record(svc_request *req, ProtobufCMessage **reply, at_error *err
     if ((code = al_exec(t,
                         "SELECT placement_key, person_key, owner, provider, service, agreement, load, status, "
                         "emergency, greatest(start_on, $2::date), "
-                        "least(coalesce(ended_on, $3::date + 1), $3::date + 1) "
-                        "FROM allocation.placements WHERE tenant = $1 AND start_on <= $3::date "
+                        "least(coalesce(ended_on, $3::date + 1), $3::date + 1), "
+                        "coalesce((SELECT q.status_filled FROM allocation.requests q "
+                        "WHERE q.request_key = p.request_key), false) "
+                        "FROM allocation.placements p WHERE tenant = $1 AND start_on <= $3::date "
                         "AND (ended_on IS NULL OR ended_on > $2::date) ORDER BY start_on, placement_key",
                         3, p, &r, "read the placements", err)) != AT_OK)
         return code;
@@ -143,11 +146,16 @@ at_code charges_record(svc_request *req, ProtobufCMessage **reply, at_error *err
         }
         if (units == 0)
             continue;
-        /* A request without a status: the status in force on the first day charged, from
-         * means testing's decisions (a status granted after the request counts). */
+        /* A request without a status, or with one filled from the log: the status in force
+         * on the first day charged, from means testing's decisions (a status granted after
+         * the request counts, one annulled on appeal no longer does). A typed status stays. */
+        bool filled = PQgetvalue(r, i, 11)[0] == 't';
         int64_t status_position = 0;
-        if (status == ATB__V1__NEED_STATUS__NEED_STATUS_NONE && !emergency &&
-            (code = al_status_of(t, req->tenant, person, a, &status, &status_position, err)) != AT_OK) {
+        const char *source = emergency                                       ? "emergency"
+                             : status != ATB__V1__NEED_STATUS__NEED_STATUS_NONE ? "request"
+                                                                                : "";
+        if ((status == ATB__V1__NEED_STATUS__NEED_STATUS_NONE || filled) && !emergency &&
+            (code = al_status_of(t, req->tenant, person, a, &status, &status_position, &source, err)) != AT_OK) {
             PQclear(r);
             return code;
         }
@@ -215,6 +223,9 @@ at_code charges_record(svc_request *req, ProtobufCMessage **reply, at_error *err
             ev.ekk_code = (char *)(g ? g->ekk : s->ekk);
             ev.funding_source = (char *)(part == 0 ? "client" : s->funding);
             ev.service = (char *)service;
+            ev.status = (Atb__V1__NeedStatus)status;
+            ev.status_source = (char *)source;
+            ev.status_position = status_position;
             es_event_in *slot = next_slot(req, &l);
             if (!slot || (code = svc_pack(req->arena, &ev.base, "ChargeRecorded", slot, err)) != AT_OK) {
                 PQclear(r);

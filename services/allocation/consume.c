@@ -5,7 +5,9 @@
  *   allocation-decisions     category "decision": each StatusGranted of means testing gives
  *                            every member of the decision's household the status for the
  *                            decision's period: rows of allocation.statuses, written in the
- *                            consumer's transaction (with its checkpoint). Refusals and
+ *                            consumer's transaction (with its checkpoint). A
+ *                            DecisionOverridden of a status decision (appeal, commission,
+ *                            correction) replaces it from its effective date. Refusals and
  *                            benefits change nothing here.
  *   allocation-persons       category "person": the birth date (PersonRegistered,
  *                            PersonCorrected) and the dated DISABILITY and RESIDENCE facts
@@ -46,6 +48,11 @@
 
 #define ARENA_BLOCK (64 * 1024)
 
+/* Means testing's event types read here (services/means/means_core.h). */
+#define EV_GRANTED "StatusGranted"
+#define EV_REFUSED "StatusRefused"
+#define EV_OVERRIDDEN "DecisionOverridden"
+
 /* A durable's name is also its checkpoint's: never rename one. */
 static const char *const decision_categories[] = {"decision"};
 static const char *const person_categories[] = {"person"};
@@ -81,21 +88,24 @@ static at_code run(es_txn *t, const char *sql, int n, const char *const *params,
 }
 
 at_code al_status_of(es_txn *t, const char *tenant, const char *person, at_date on, int *status, int64_t *position,
-                     at_error *err)
+                     const char **event, at_error *err)
 {
     char d[11];
     al_date_text(on, d);
     const char *p[3] = {tenant, person, d};
     PGresult *r = NULL;
     at_code code = al_exec(t,
-                           "SELECT status, position FROM allocation.statuses WHERE tenant = $1 AND person_key = $2 "
-                           "AND from_on <= $3::date AND (to_on IS NULL OR to_on >= $3::date) "
-                           "ORDER BY position DESC LIMIT 1",
+                           "SELECT status, position, event FROM allocation.statuses WHERE tenant = $1 "
+                           "AND person_key = $2 AND from_on <= $3::date AND (to_on IS NULL OR to_on >= $3::date) "
+                           "ORDER BY status > 0 DESC, position DESC LIMIT 1",
                            3, p, &r, "read the statuses", err);
     if (code != AT_OK)
         return code;
-    *status = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : ATB__V1__NEED_STATUS__NEED_STATUS_NONE;
-    *position = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 1), NULL, 10) : 0;
+    bool found = PQntuples(r) > 0;
+    *status = found ? atoi(PQgetvalue(r, 0, 0)) : ATB__V1__NEED_STATUS__NEED_STATUS_NONE;
+    *position = found ? strtoll(PQgetvalue(r, 0, 1), NULL, 10) : 0;
+    *event = !found ? "" : strcmp(PQgetvalue(r, 0, 2), EV_OVERRIDDEN) == 0 ? EV_OVERRIDDEN
+                                                                                       : "StatusGranted";
     PQclear(r);
     return AT_OK;
 }
@@ -131,9 +141,128 @@ static at_code project_status(es_txn *t, const es_event *ev, at_arena *a, at_err
         const char *p[7] = {ev->tenant, key, st, df, to == AT_DATE_NONE ? NULL : dt, ev->stream_id, pos};
         at_code code = run(t,
                            "INSERT INTO allocation.statuses (tenant, person_key, status, from_on, to_on, source, "
-                           "position) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                           "position, decision_position, event) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, "
+                           "'StatusGranted') ON CONFLICT DO NOTHING",
                            7, p, "record the status", err);
         if (code != AT_OK)
+            return code;
+    }
+    return AT_OK;
+}
+
+/* The household of the decision at `position` on the override's stream (a StatusGranted
+ * or StatusRefused: both carry one Decision as field 1). NULL when the stream has none. */
+static at_code overridden_household(es_txn *t, const es_event *ev, int64_t position, at_arena *a,
+                                    const Atb__V1__Household **out, at_error *err)
+{
+    *out = NULL;
+    es_batch *b = NULL;
+    es_status st = es_read_stream(es_txn_store(t), ev->stream_id, 1, (size_t)(ev->version > 1 ? ev->version - 1 : 1),
+                                  &b, err);
+    if (st != ES_OK)
+        return es_status_code(st);
+    for (size_t i = 0; i < es_batch_count(b) && !*out; i++) {
+        const es_event *e = es_batch_get(b, i);
+        if (e->position != position || (strcmp(e->type, EV_GRANTED) != 0 && strcmp(e->type, EV_REFUSED) != 0))
+            continue;
+        uint8_t *copy = at_arena_alloc(a, e->payload_len + 1);
+        if (!copy) {
+            es_batch_free(b);
+            return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+        }
+        memcpy(copy, e->payload, e->payload_len);
+        Atb__V1__StatusGranted *g = atb__v1__status_granted__unpack(at_arena_pbc(a), e->payload_len, copy);
+        if (g && g->decision && g->decision->input)
+            *out = g->decision->input->household;
+    }
+    es_batch_free(b);
+    return AT_OK;
+}
+
+/* A DecisionOverridden of a status decision: from its effective date (decided_on; only
+ * GMI overrides of kind LEVEL_CHANGE have another) the rows of the decision it overrides end, and a granted result
+ * is in force from that date (or its period_from, if later) to its period_to. Days before
+ * the effective date keep what they had, so a charge of an earlier period is the same
+ * whether it was recorded before or after the override (docs/allocation.md, "Facts from the
+ * log"). Benefits (GMI, LEVEL_CHANGE) change nothing here. */
+static at_code project_override(es_txn *t, const es_event *ev, at_arena *a, at_error *err)
+{
+    Atb__V1__DecisionOverridden *o =
+        atb__v1__decision_overridden__unpack(at_arena_pbc(a), ev->payload_len, ev->payload);
+    if (!o)
+        return malformed(ev, "The payload is not an atb.v1.DecisionOverridden.", err);
+    const Atb__V1__DecisionResult *res = o->result;
+    if (!res || (res->ask != ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS &&
+                 res->ask != ATB__V1__ASK_KIND__ASK_KIND_LOW_INCOME_STATUS))
+        return AT_OK;
+    at_date eff = AT_DATE_NONE;
+    if (!svc_date_in(o->decided_on, &eff) || eff == AT_DATE_NONE)
+        return at_error_set(err, AT_VALIDATION, "decided_on", "the override has no valid date");
+    if (o->overridden_position <= 0)
+        return at_error_set(err, AT_VALIDATION, "overridden_position", "the override names no decision");
+    bool granted = res->outcome == ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_GRANTED;
+    at_date from = AT_DATE_NONE, to = AT_DATE_NONE;
+    if (granted && (res->status != ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY &&
+                    res->status != ATB__V1__MEANS_STATUS__MEANS_STATUS_LOW_INCOME))
+        return at_error_set(err, AT_VALIDATION, "result.status", "a status granted is needy or low-income");
+    if (granted && (!svc_date_in(res->period_from, &from) || from == AT_DATE_NONE ||
+                    !svc_date_in(res->period_to, &to) || (to != AT_DATE_NONE && to < from)))
+        return at_error_set(err, AT_VALIDATION, "result.period_from", "the status has no valid period");
+
+    char de[11], dpos[24], pos[24];
+    al_date_text(eff, de);
+    snprintf(dpos, sizeof dpos, "%lld", (long long)o->overridden_position);
+    snprintf(pos, sizeof pos, "%lld", (long long)ev->position);
+    /* An annulment leaves a row of status 0 over what it took away, so a request or charge
+     * that finds no other status names the override as its source. Then the earlier rows of
+     * the decision (its StatusGranted, earlier overrides) end the day before. */
+    const char *p[5] = {ev->tenant, dpos, pos, de, ev->stream_id};
+    at_code code = granted ? AT_OK
+                           : run(t,
+                                 "INSERT INTO allocation.statuses (tenant, person_key, status, from_on, to_on, source, "
+                                 "position, decision_position, event) SELECT tenant, person_key, 0, $4::date, "
+                                 "CASE WHEN bool_or(to_on IS NULL) THEN NULL ELSE max(to_on) END, $5, $3, $2, "
+                                 "'DecisionOverridden' FROM allocation.statuses WHERE tenant = $1 "
+                                 "AND decision_position = $2 AND position < $3 AND status > 0 "
+                                 "AND (to_on IS NULL OR to_on >= $4::date) GROUP BY tenant, person_key "
+                                 "ON CONFLICT DO NOTHING",
+                                 5, p, "record the annulled status", err);
+    if (code == AT_OK)
+        code = run(t,
+                   "DELETE FROM allocation.statuses WHERE tenant = $1 AND decision_position = $2 "
+                   "AND position < $3 AND from_on >= $4::date",
+                   4, p, "end the overridden status", err);
+    if (code == AT_OK)
+        code = run(t,
+                   "UPDATE allocation.statuses SET to_on = $4::date - 1 WHERE tenant = $1 AND decision_position = $2 "
+                   "AND position < $3 AND (to_on IS NULL OR to_on >= $4::date)",
+                   4, p, "end the overridden status", err);
+    if (code != AT_OK || !granted)
+        return code;
+    if (from < eff)
+        from = eff;
+    if (to != AT_DATE_NONE && to < from)
+        return AT_OK;   /* the new period ended before the override took effect */
+    const Atb__V1__Household *h = NULL;
+    if ((code = overridden_household(t, ev, o->overridden_position, a, &h, err)) != AT_OK)
+        return code;
+    if (!h)
+        return at_error_set(err, AT_VALIDATION, "overridden_position", "the stream has no status decision at %lld",
+                            (long long)o->overridden_position);
+    char st[8], df[11], dt[11];
+    snprintf(st, sizeof st, "%d", (int)res->status);
+    al_date_text(from, df);
+    al_date_text(to, dt);
+    for (size_t i = 0; i < h->n_members; i++) {
+        const char *key = h->members[i]->key;
+        if (!key || !at_uuid_valid(key))
+            continue;
+        const char *q[8] = {ev->tenant, key, st, df, to == AT_DATE_NONE ? NULL : dt, ev->stream_id, pos, dpos};
+        if ((code = run(t,
+                        "INSERT INTO allocation.statuses (tenant, person_key, status, from_on, to_on, source, "
+                        "position, decision_position, event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                        "'DecisionOverridden') ON CONFLICT DO NOTHING",
+                        8, q, "record the overridden status", err)) != AT_OK)
             return code;
     }
     return AT_OK;
@@ -142,12 +271,13 @@ static at_code project_status(es_txn *t, const es_event *ev, at_arena *a, at_err
 at_code consume_decision(void *ctx, es_txn *t, const es_event *ev, at_error *err)
 {
     (void)ctx;
-    if (strcmp(ev->type, "StatusGranted") != 0)
+    bool granted = strcmp(ev->type, EV_GRANTED) == 0, overridden = strcmp(ev->type, EV_OVERRIDDEN) == 0;
+    if (!granted && !overridden)
         return AT_OK;   /* refusals and benefits: no status */
     at_arena *a = at_arena_new(ARENA_BLOCK);
     if (!a)
         return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
-    at_code code = project_status(t, ev, a, err);
+    at_code code = granted ? project_status(t, ev, a, err) : project_override(t, ev, a, err);
     at_arena_free(a);
     return code;
 }

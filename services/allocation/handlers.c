@@ -18,6 +18,8 @@ const svc_command allocation_commands[] = {
     {"ChangePlacement", &atb__v1__change_placement__descriptor, place_change, 0},
     {"Discharge", &atb__v1__discharge__descriptor, place_discharge, 0},
     {"RecordCharges", &atb__v1__record_charges__descriptor, charges_record, 0},
+    {"WithdrawServiceRequest", &atb__v1__withdraw_service_request__descriptor, withdraw_request, 0},
+    {"ExpireOffers", &atb__v1__expire_offers__descriptor, withdraw_expire, 0},
     {"GetWaitingList", &atb__v1__get_waiting_list__descriptor, request_list, SVC_QUERY},
     {"GetOccupancy", &atb__v1__get_occupancy__descriptor, occupancy_get, SVC_QUERY},
 };
@@ -148,5 +150,24 @@ const char *const allocation_migrations[] = {
     "COMMENT ON TABLE allocation.person_facts IS 'DISABILITY (kind 2) and RESIDENCE (kind 1) facts of intake''s "
     "PersonFactRecorded; replaced = a later correction names it.';\n"
     "GRANT SELECT, INSERT, UPDATE ON allocation.persons, allocation.person_facts TO atb_allocation;\n",
+    /* 5: statuses changed by means testing's DecisionOverridden (consume.c): the rows of one
+     * decision share decision_position (the StatusGranted or StatusRefused the override
+     * names); event = the type of the event at position; status 0 = annulled from from_on
+     * by an override (a status of another decision still wins). A request remembers whether
+     * its status came from the log, so its charges follow the log's later changes. */
+    "ALTER TABLE allocation.statuses DROP CONSTRAINT statuses_status_check, ADD CONSTRAINT statuses_status_check "
+    "CHECK (status IN (0, 1, 2));\n"
+    "ALTER TABLE allocation.statuses ADD COLUMN decision_position bigint, "
+    "ADD COLUMN event text NOT NULL DEFAULT 'StatusGranted';\n"
+    "UPDATE allocation.statuses SET decision_position = position;\n"
+    "ALTER TABLE allocation.statuses ALTER COLUMN decision_position SET NOT NULL;\n"
+    "CREATE INDEX statuses_decision ON allocation.statuses (tenant, decision_position);\n"
+    "ALTER TABLE allocation.requests ADD COLUMN status_filled boolean NOT NULL DEFAULT false;\n"
+    "GRANT UPDATE, DELETE ON allocation.statuses TO atb_allocation;\n",
+    /* 6: withdrawn requests, and offers passed on when withdrawn or not answered in time. */
+    "ALTER TABLE allocation.requests DROP CONSTRAINT requests_state_check, ADD CONSTRAINT requests_state_check "
+    "CHECK (state IN ('waiting', 'offered', 'placed', 'declined', 'withdrawn', 'expired'));\n"
+    "ALTER TABLE allocation.offers DROP CONSTRAINT offers_state_check, ADD CONSTRAINT offers_state_check "
+    "CHECK (state IN ('open', 'accepted', 'declined', 'withdrawn', 'expired'));\n",
 };
 const size_t allocation_n_migrations = sizeof allocation_migrations / sizeof allocation_migrations[0];

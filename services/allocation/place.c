@@ -19,16 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct unit_ref {
-    const char *owner, *provider, *service;
-    const al_unit_def *def;
-    const al_agreement *agreement;   /* NULL: the tenant owns the unit */
-    const al_service *service_def;   /* the placing municipality's version of the service */
-} unit_ref;
 
 /* The unit, the tenant's right to use it, and the tenant's service definition on `on`. */
-static at_code resolve_unit(svc_request *req, const char *owner, const char *provider, const char *service,
-                            at_date on, unit_ref *u, at_error *err)
+at_code al_resolve_unit(svc_request *req, const char *owner, const char *provider, const char *service,
+                            at_date on, al_unit_ref *u, at_error *err)
 {
     at_code code;
     if ((code = al_check_code(owner, "owner", true, err)) != AT_OK ||
@@ -66,7 +60,7 @@ static at_code resolve_unit(svc_request *req, const char *owner, const char *pro
     return AT_OK;
 }
 
-static at_code lock_unit(es_txn *t, const unit_ref *u, at_error *err)
+at_code al_lock_unit(es_txn *t, const al_unit_ref *u, at_error *err)
 {
     const char *p[3] = {u->owner, u->provider, u->service};
     PGresult *r = NULL;
@@ -88,7 +82,7 @@ static at_code lock_unit(es_txn *t, const unit_ref *u, at_error *err)
 
 /* Places free for the tenant under the unit's lock: the unit's capacity less what open
  * offers and placements hold, and under an agreement no more than it buys. */
-static at_code free_places(svc_request *req, es_txn *t, const unit_ref *u, int *free_out, at_error *err)
+at_code al_free_places(svc_request *req, es_txn *t, const al_unit_ref *u, int *free_out, at_error *err)
 {
     const char *p[4] = {u->owner, u->provider, u->service, req->tenant};
     PGresult *r = NULL;
@@ -112,7 +106,7 @@ static at_code free_places(svc_request *req, es_txn *t, const unit_ref *u, int *
     return AT_OK;
 }
 
-static at_code no_place(es_txn *t, const unit_ref *u, int want, at_error *err)
+static at_code no_place(es_txn *t, const al_unit_ref *u, int want, at_error *err)
 {
     es_txn_rollback(t);
     at_error_set(err, AT_CONFLICT, "provider", "no free place at %s.%s", u->owner, u->provider);
@@ -127,13 +121,8 @@ static at_code no_place(es_txn *t, const unit_ref *u, int want, at_error *err)
     return AT_CONFLICT;
 }
 
-/* A pending append of a command that writes several streams. */
-typedef struct pending {
-    char stream[64];
-    es_event_in ev;
-} pending;
 
-static at_code append_all(svc_request *req, es_txn *t, pending *pv, size_t n, es_append_res *first, at_error *err)
+at_code al_append_all(svc_request *req, es_txn *t, al_pending *pv, size_t n, es_append_res *first, at_error *err)
 {
     for (size_t i = 0; i < n; i++) {
         es_append_res res;
@@ -149,8 +138,8 @@ static at_code append_all(svc_request *req, es_txn *t, pending *pv, size_t n, es
 /* Offer the unit's free place to the first eligible waiting request of the tenant's list
  * (priority, then order of recording). *made false when nobody eligible fits. The offer
  * row is written; the event is left in *pv for the caller to append. */
-static at_code offer_next(svc_request *req, es_txn *t, const unit_ref *u, at_date on, int free_, const char *what,
-                          pending *pv, char offer_key[37], bool *made, at_error *err)
+at_code al_offer_next(svc_request *req, es_txn *t, const al_unit_ref *u, at_date on, int free_, const char *what,
+                          al_pending *pv, char offer_key[37], bool *made, at_error *err)
 {
     *made = false;
     char d[11];
@@ -259,20 +248,37 @@ at_code place_allocate(svc_request *req, ProtobufCMessage **reply, at_error *err
     at_date on;
     if ((code = al_check_date(c->on, "on", true, &on, err)) != AT_OK)
         return code;
-    unit_ref u;
-    if ((code = resolve_unit(req, c->owner, c->provider, c->service, on, &u, err)) != AT_OK)
+    al_unit_ref u;
+    if ((code = al_resolve_unit(req, c->owner, c->provider, c->service, on, &u, err)) != AT_OK)
         return code;
     es_txn *t = NULL;
-    if ((code = al_begin(req, &t, err)) != AT_OK || (code = lock_unit(t, &u, err)) != AT_OK)
+    if ((code = al_begin(req, &t, err)) != AT_OK || (code = al_lock_unit(t, &u, err)) != AT_OK)
+        return code;
+    /* Offers of the unit not answered in time free their places first (withdraw.c). They
+     * are committed only with the new offer; ExpireOffers commits them on their own. */
+    const char *cp[4] = {req->tenant, u.owner, u.provider, u.service};
+    PGresult *r = NULL;
+    if ((code = al_exec(t,
+                        "SELECT count(*) FROM allocation.offers WHERE tenant = $1 AND owner = $2 AND provider = $3 "
+                        "AND service = $4 AND state = 'open'",
+                        4, cp, &r, "count the open offers", err)) != AT_OK)
+        return code;
+    size_t cap = (size_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10) + 1, n = 0;
+    PQclear(r);
+    al_pending *pv = at_arena_alloc(req->arena, cap * sizeof *pv);
+    if (!pv) {
+        es_txn_rollback(t);
+        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+    }
+    if ((code = al_expire_unit(req, t, &u, on, pv, &n, cap - 1, err)) != AT_OK)
         return code;
     int free_ = 0;
-    if ((code = free_places(req, t, &u, &free_, err)) != AT_OK)
+    if ((code = al_free_places(req, t, &u, &free_, err)) != AT_OK)
         return code;
     if (free_ < 1)
         return no_place(t, &u, 1, err);
-    pending pv;
     bool made = false;
-    if ((code = offer_next(req, t, &u, on, free_, "offer", &pv, offer_key, &made, err)) != AT_OK)
+    if ((code = al_offer_next(req, t, &u, on, free_, "offer", &pv[n], offer_key, &made, err)) != AT_OK)
         return code;
     if (!made) {
         es_txn_rollback(t);
@@ -282,10 +288,15 @@ at_code place_allocate(svc_request *req, ProtobufCMessage **reply, at_error *err
                         req->tenant, c->service, free_, free_ == 1 ? "unit" : "units", c->owner, c->provider);
         return AT_NOT_FOUND;
     }
+    /* the expiries first (parts 1..n), the offer last as part 0: the command's own id, so a
+     * retry is answered with the offer */
     es_append_res res;
-    if ((code = append_all(req, t, &pv, 1, &res, err)) != AT_OK)
+    for (size_t i = 0; i < n; i++)
+        if ((code = al_append(req, t, pv[i].stream, ES_VERSION_ANY, &pv[i].ev, 1, (int)i + 1, &res, err)) != AT_OK)
+            return code;
+    if ((code = al_append(req, t, pv[n].stream, ES_VERSION_ANY, &pv[n].ev, 1, 0, &res, err)) != AT_OK)
         return code;
-    return al_finish(req, t, pv.stream, offer_key, &res, reply, err);
+    return al_finish(req, t, pv[n].stream, offer_key, &res, reply, err);
 }
 
 /* The offer's row, read without a lock to learn its unit (then locked in order). */
@@ -326,9 +337,9 @@ static at_code read_offer(es_txn *t, const char *key, bool lock, offer_row *o, b
 }
 
 /* Insert the placement row and build its PlacementStarted into pv. */
-static at_code start_placement(svc_request *req, es_txn *t, const unit_ref *u, const char *placement_key,
+static at_code start_placement(svc_request *req, es_txn *t, const al_unit_ref *u, const char *placement_key,
                                const char *person, const char *request_key, const char *offer_key, int load,
-                               int status, at_date on, bool emergency, const char *reason, pending *pv,
+                               int status, at_date on, bool emergency, const char *reason, al_pending *pv,
                                at_error *err)
 {
     char ld[8], st[8], d[11];
@@ -399,12 +410,13 @@ at_code place_answer(svc_request *req, ProtobufCMessage **reply, at_error *err)
         es_txn_rollback(t);
         return at_error_set(err, AT_VALIDATION, "on", "the placement cannot start before the offer");
     }
-    unit_ref u;
-    if ((code = resolve_unit(req, o.owner, o.provider, o.service, o.offered_on, &u, err)) != AT_OK) {
+    al_unit_ref u;
+    if ((code = al_resolve_unit(req, o.owner, o.provider, o.service, o.offered_on, &u, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
-    if ((code = lock_unit(t, &u, err)) != AT_OK || (code = read_offer(t, c->offer_key, true, &o, &found, err)) != AT_OK)
+    if ((code = al_lock_unit(t, &u, err)) != AT_OK ||
+        (code = read_offer(t, c->offer_key, true, &o, &found, err)) != AT_OK)
         return code;
     if (strcmp(o.state, "open") != 0) {
         es_txn_rollback(t);
@@ -412,9 +424,20 @@ at_code place_answer(svc_request *req, ProtobufCMessage **reply, at_error *err)
         at_error_detail(err, "An offer is answered once.");
         return AT_CONFLICT;
     }
+    at_date last = al_offer_deadline(al_service_find(req->tenant, o.service, o.offered_on), o.offered_on);
+    if (c->accept && last != AT_DATE_NONE && on > last) {
+        char d1[11];
+        es_txn_rollback(t);
+        at_error_set(err, AT_CONFLICT, "on", "the offer expired after %s", al_date_text(last, d1));
+        at_error_detail(err, "An offer of %s holds for %d days; it was not accepted in time.", o.service,
+                        (int)(last - o.offered_on));
+        at_error_hint(err, "ExpireOffers passes the place to the next person; make a new request if the person "
+                           "still needs the service.");
+        return AT_CONFLICT;
+    }
     const char *kp[1] = {c->offer_key};
     const char *rp[1] = {o.request_key};
-    pending pv[2];
+    al_pending pv[2];
     size_t n = 0;
     const char *reply_stream, *reply_key;
     if (c->accept) {
@@ -463,10 +486,10 @@ at_code place_answer(svc_request *req, ProtobufCMessage **reply, at_error *err)
         /* The place the declined offer held goes to the next eligible person at once. */
         int free_ = 0;
         bool made = false;
-        if ((code = free_places(req, t, &u, &free_, err)) != AT_OK)
+        if ((code = al_free_places(req, t, &u, &free_, err)) != AT_OK)
             return code;
         if (free_ > 0 &&
-            (code = offer_next(req, t, &u, o.offered_on, free_, "offer", &pv[n], key, &made, err)) != AT_OK)
+            (code = al_offer_next(req, t, &u, o.offered_on, free_, "offer", &pv[n], key, &made, err)) != AT_OK)
             return code;
         if (made)
             n++;
@@ -474,7 +497,7 @@ at_code place_answer(svc_request *req, ProtobufCMessage **reply, at_error *err)
         reply_key = made ? key : "";
     }
     es_append_res res;
-    if ((code = append_all(req, t, pv, n, &res, err)) != AT_OK)
+    if ((code = al_append_all(req, t, pv, n, &res, err)) != AT_OK)
         return code;
     return al_finish(req, t, reply_stream, reply_key, &res, reply, err);
 }
@@ -503,8 +526,8 @@ at_code place_emergency(svc_request *req, ProtobufCMessage **reply, at_error *er
             if (strcmp(c->person_keys[k], c->person_keys[i]) == 0)
                 return at_error_set(err, AT_VALIDATION, f, "a person is named twice");
     }
-    unit_ref u;
-    if ((code = resolve_unit(req, c->owner, c->provider, c->service, on, &u, err)) != AT_OK)
+    al_unit_ref u;
+    if ((code = al_resolve_unit(req, c->owner, c->provider, c->service, on, &u, err)) != AT_OK)
         return code;
     if (!u.service_def->emergency) {
         at_error_set(err, AT_VALIDATION, "service", "%s does not admit in an emergency", c->service);
@@ -514,10 +537,10 @@ at_code place_emergency(svc_request *req, ProtobufCMessage **reply, at_error *er
         return AT_VALIDATION;
     }
     es_txn *t = NULL;
-    if ((code = al_begin(req, &t, err)) != AT_OK || (code = lock_unit(t, &u, err)) != AT_OK)
+    if ((code = al_begin(req, &t, err)) != AT_OK || (code = al_lock_unit(t, &u, err)) != AT_OK)
         return code;
     int free_ = 0;
-    if ((code = free_places(req, t, &u, &free_, err)) != AT_OK)
+    if ((code = al_free_places(req, t, &u, &free_, err)) != AT_OK)
         return code;
     if ((size_t)free_ < c->n_person_keys)
         return no_place(t, &u, (int)c->n_person_keys, err);
@@ -539,7 +562,7 @@ at_code place_emergency(svc_request *req, ProtobufCMessage **reply, at_error *er
             return at_error_set(err, AT_CONFLICT, f, "the person is already placed at %s.%s", c->owner, c->provider);
         }
     }
-    pending *pv = at_arena_alloc(req->arena, c->n_person_keys * sizeof *pv);
+    al_pending *pv = at_arena_alloc(req->arena, c->n_person_keys * sizeof *pv);
     if (!pv) {
         es_txn_rollback(t);
         return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
@@ -553,7 +576,7 @@ at_code place_emergency(svc_request *req, ProtobufCMessage **reply, at_error *er
             return code;
     }
     es_append_res res;
-    if ((code = append_all(req, t, pv, c->n_person_keys, &res, err)) != AT_OK)
+    if ((code = al_append_all(req, t, pv, c->n_person_keys, &res, err)) != AT_OK)
         return code;
     return al_finish(req, t, pv[0].stream, first, &res, reply, err);
 }
@@ -592,8 +615,8 @@ at_code place_discharge(svc_request *req, ProtobufCMessage **reply, at_error *er
     at_date_parse(PQgetvalue(r, 0, 5), "start_on", &start, NULL);
     PQclear(r);
     /* Lock in the order of every other writer: the unit, then the placement's state. */
-    unit_ref u = {.owner = owner, .provider = provider, .service = service};
-    if ((code = lock_unit(t, &u, err)) != AT_OK)
+    al_unit_ref u = {.owner = owner, .provider = provider, .service = service};
+    if ((code = al_lock_unit(t, &u, err)) != AT_OK)
         return code;
     if ((code = al_exec(t, "SELECT ended_on IS NOT NULL FROM allocation.placements WHERE placement_key = $1 FOR UPDATE",
                         1, p, &r, "lock the placement", err)) != AT_OK)
@@ -621,14 +644,14 @@ at_code place_discharge(svc_request *req, ProtobufCMessage **reply, at_error *er
     ev.service = service;
     ev.ended_on = c->on;
     ev.reason = c->reason;
-    pending pv;
+    al_pending pv;
     snprintf(pv.stream, sizeof pv.stream, "placement-%s", c->placement_key);
     if ((code = svc_pack(req->arena, &ev.base, "PlacementEnded", &pv.ev, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
     es_append_res res;
-    if ((code = append_all(req, t, &pv, 1, &res, err)) != AT_OK)
+    if ((code = al_append_all(req, t, &pv, 1, &res, err)) != AT_OK)
         return code;
     return al_finish(req, t, pv.stream, c->placement_key, &res, reply, err);
 }
@@ -690,12 +713,12 @@ at_code place_change(svc_request *req, ProtobufCMessage **reply, at_error *err)
         tv[ps.n_targets++] = tok;
     ps.targets = tv;
     PQclear(r);
-    unit_ref u;
-    if ((code = resolve_unit(req, owner, provider, service, on, &u, err)) != AT_OK) {
+    al_unit_ref u;
+    if ((code = al_resolve_unit(req, owner, provider, service, on, &u, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
-    if ((code = lock_unit(t, &u, err)) != AT_OK)
+    if ((code = al_lock_unit(t, &u, err)) != AT_OK)
         return code;
     if ((code = al_exec(t,
                         "SELECT p.ended_on IS NOT NULL, coalesce(c.load, p.load), coalesce(c.suspended, false), "
@@ -746,7 +769,7 @@ at_code place_change(svc_request *req, ProtobufCMessage **reply, at_error *err)
             }
         }
         int free_ = 0;
-        if (new_load > load && ((code = free_places(req, t, &u, &free_, err)) != AT_OK))
+        if (new_load > load && ((code = al_free_places(req, t, &u, &free_, err)) != AT_OK))
             return code;
         if (new_load > load && free_ < new_load - load)
             return no_place(t, &u, new_load - load, err);
@@ -770,14 +793,14 @@ at_code place_change(svc_request *req, ProtobufCMessage **reply, at_error *err)
     ev.load = new_load;
     ev.suspended = now_suspended;
     ev.reason = c->reason;
-    pending pv;
+    al_pending pv;
     snprintf(pv.stream, sizeof pv.stream, "placement-%s", c->placement_key);
     if ((code = svc_pack(req->arena, &ev.base, "PlacementChanged", &pv.ev, err)) != AT_OK) {
         es_txn_rollback(t);
         return code;
     }
     es_append_res res;
-    if ((code = append_all(req, t, &pv, 1, &res, err)) != AT_OK)
+    if ((code = al_append_all(req, t, &pv, 1, &res, err)) != AT_OK)
         return code;
     return al_finish(req, t, pv.stream, c->placement_key, &res, reply, err);
 }

@@ -120,8 +120,10 @@ at_code al_request(svc_request *req, const Atb__V1__RequestService *c, const al_
         return AT_VALIDATION;
     }
     int64_t status_position = 0;
+    const char *status_event = "";
     if (c->status == ATB__V1__NEED_STATUS__NEED_STATUS_NONE) {
-        if ((code = al_status_of(t, req->tenant, c->person_key, on, &p.status, &status_position, err)) != AT_OK)
+        if ((code = al_status_of(t, req->tenant, c->person_key, on, &p.status, &status_position, &status_event,
+                                 err)) != AT_OK)
             return code;
         if (status_position > 0)
             filled[n_filled++] = "status";
@@ -164,13 +166,14 @@ at_code al_request(svc_request *req, const Atb__V1__RequestService *c, const al_
     for (size_t i = 0; i < c->n_target_groups; i++)
         o += (size_t)snprintf(tg + o, sizeof tg - o, "%s%s", i ? "," : "", c->target_groups[i]);
     snprintf(tg + o, sizeof tg - o, "}");
-    const char *ip[12] = {key, req->tenant, c->person_key, c->service, urg, ld, al_date_text(birth, bd), dg, st,
-                          p.resident ? "true" : "false", tg, al_date_text(on, rd)};
+    const char *ip[13] = {key, req->tenant, c->person_key, c->service, urg, ld, al_date_text(birth, bd), dg, st,
+                          p.resident ? "true" : "false", tg, al_date_text(on, rd),
+                          status_position > 0 ? "true" : "false"};
     if ((code = al_exec(t,
                         "INSERT INTO allocation.requests (request_key, tenant, person_key, service, urgency, load, "
-                        "birth_date, disability_group, status, resident, target_groups, requested_on, state) "
-                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'waiting')",
-                        12, ip, NULL, "record the request", err)) != AT_OK)
+                        "birth_date, disability_group, status, resident, target_groups, requested_on, state, "
+                        "status_filled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'waiting', $13)",
+                        13, ip, NULL, "record the request", err)) != AT_OK)
         return code;
     Atb__V1__ServiceRequested ev = ATB__V1__SERVICE_REQUESTED__INIT;
     ev.request_key = key;
@@ -189,6 +192,7 @@ at_code al_request(svc_request *req, const Atb__V1__RequestService *c, const al_
     ev.n_filled = n_filled;
     ev.filled = (char **)filled;
     ev.status_position = status_position;
+    ev.status_event = (char *)status_event;
     if (origin) {
         ev.application_id = (char *)origin->application_id;
         ev.ask_index = origin->ask_index;

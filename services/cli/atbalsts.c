@@ -36,6 +36,9 @@ static const struct {
     {"payment", cli_payments, "payee accounts, batches and SEPA files, bank reports, budget execution"},
     {"report", cli_report, "social assistance figures for a period: table, CSV or JSON"},
     {"audit", cli_audit, "re-derive past decisions from the log and prove each"},
+    {"means", cli_means, "means testing runs: recalculate GMI grants at a change of the level"},
+    {"simulate", cli_simulate, "what a draft rule set would change over the recorded caseload"},
+    {"replay", cli_replay, "decisions as decided, as the law stood, and what-if, side by side"},
     {"demo", cli_demo, "drive a realistic demo workload through the command API"},
 };
 

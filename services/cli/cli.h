@@ -116,6 +116,11 @@ int cli_audit(cli *c, int argc, char **argv);         /* cli_audit.c: reads the 
 int cli_payments(cli *c, int argc, char **argv);      /* cli_payments.c */
 int cli_allocation(cli *c, int argc, char **argv);    /* cli_allocation.c */
 int cli_report(cli *c, int argc, char **argv);        /* cli_report.c */
+int cli_means(cli *c, int argc, char **argv);         /* cli_means.c */
+int cli_simulate(cli *c, int argc, char **argv);      /* cli_simulate.c: reads the log itself */
+int cli_replay(cli *c, int argc, char **argv);        /* cli_replay3.c: reads the log itself */
+/* cli_simulate.c: the rule-set directory: given, else ATB_RULESETS, else the source tree's. */
+const char *cli_rulesets_dir(const char *given);
 
 /* cli_demo_cases.c: the demo's caseload: households of the registered persons apply, are
  * visited, completed and decided. summary NULL: a text summary on stdout; else the figures

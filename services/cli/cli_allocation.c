@@ -1,8 +1,8 @@
 /*
  * cli_allocation.c -- atbalsts service ...: the allocation service's commands and queries
  * (docs/allocation.md): requests and needs assessments, the waiting list, offers and their
- * answers, emergency admissions, changes and discharges, a unit's occupancy on a date, and
- * the charges of a period.
+ * answers, emergency admissions, changes and discharges, a unit's occupancy on a date, the
+ * charges of a period, withdrawn requests and offers not answered in time.
  *
  * Units are written OWNER.PROVIDER (daugavpils.isan, dobele.krizes_centrs) with --service.
  */
@@ -25,6 +25,8 @@ static int al_change(cli *c, const cli_sub *s, int argc, char **argv);
 static int al_discharge(cli *c, const cli_sub *s, int argc, char **argv);
 static int al_occupancy(cli *c, const cli_sub *s, int argc, char **argv);
 static int al_charges(cli *c, const cli_sub *s, int argc, char **argv);
+static int al_withdraw(cli *c, const cli_sub *s, int argc, char **argv);
+static int al_expire(cli *c, const cli_sub *s, int argc, char **argv);
 
 static const cli_sub subs[] = {
     {"request", al_request,
@@ -57,6 +59,12 @@ static const cli_sub subs[] = {
      "Shows who is in the unit's places on the date, folded from the log.\n"},
     {"charges", al_charges, "service charges --from YYYY-MM-DD --to YYYY-MM-DD",
      "Records what the period's placements cost and who owes whom (once per period).\n"},
+    {"withdraw", al_withdraw, "service withdraw REQUEST --on YYYY-MM-DD --reason CODE",
+     "Takes a request off the waiting list. A place offered to the person is offered to\n"
+     "the next eligible person at once; prints that offer's key.\n"},
+    {"expire", al_expire, "service expire --on YYYY-MM-DD",
+     "Passes every offer not answered in time (the catalogue's offer days) to the next\n"
+     "eligible person. Run it daily; a day with nothing to expire records nothing.\n"},
 };
 
 int cli_allocation(cli *c, int argc, char **argv)
@@ -556,5 +564,79 @@ static int al_charges(cli *c, const cli_sub *s, int argc, char **argv)
         cmd.meta = &meta;
         rc = command(c, "RecordCharges", &cmd.base, &meta, "recorded the period's charges", "key");
     }
+    return rc;
+}
+
+static int al_withdraw(cli *c, const cli_sub *s, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"on", required_argument, 0, 'o'}, {"reason", required_argument, 0, 'r'}, CLI_COMMON_OPTIONS};
+    Atb__V1__WithdrawServiceRequest cmd = ATB__V1__WITHDRAW_SERVICE_REQUEST__INIT;
+    Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
+    Atb__V1__Date on = ATB__V1__DATE__INIT;
+    cli_bare b = {0};
+    int o, rc = CLI_NEXT;
+    optind = 0;
+    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
+        switch (o) {
+        case 1: rc = cli_bare_word(s, &b, NULL, optarg, 1); break;
+        case 'o':
+            if ((rc = cli_opt_date(s, "on", optarg, &on)) == CLI_NEXT)
+                cmd.on = &on;
+            break;
+        case 'r': cmd.reason = optarg; break;
+        default: rc = cli_option(c, s, o, optarg); break;
+        }
+    }
+    if (rc == CLI_NEXT && (b.n != 1 || !cmd.on || !*cmd.reason))
+        rc = cli_usage_error(s, "needs REQUEST, --on and --reason");
+    if (rc == CLI_NEXT) {
+        cmd.meta = &meta;
+        cmd.request_key = (char *)b.pos[0];
+        rc = command(c, "WithdrawServiceRequest", &cmd.base, &meta, "withdrawn", "offer_key");
+    }
+    return rc;
+}
+
+static int al_expire(cli *c, const cli_sub *s, int argc, char **argv)
+{
+    static const struct option opts[] = {{"on", required_argument, 0, 'o'}, CLI_COMMON_OPTIONS};
+    Atb__V1__ExpireOffers cmd = ATB__V1__EXPIRE_OFFERS__INIT;
+    Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
+    Atb__V1__Date on = ATB__V1__DATE__INIT;
+    int o, rc = CLI_NEXT;
+    optind = 0;
+    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o':
+            if ((rc = cli_opt_date(s, "on", optarg, &on)) == CLI_NEXT)
+                cmd.on = &on;
+            break;
+        default: rc = cli_option(c, s, o, optarg); break;
+        }
+    }
+    if (rc == CLI_NEXT && !cmd.on)
+        rc = cli_usage_error(s, "needs --on");
+    if (rc != CLI_NEXT)
+        return rc;
+    cmd.meta = &meta;
+    char id[37];
+    cli_meta(c, &meta, id);
+    if (c->command_id)
+        meta.command_id = (char *)c->command_id;
+    snprintf(c->last_id, sizeof c->last_id, "%s", meta.command_id);
+    if ((rc = cli_connect(c)) != CLI_OK)
+        return rc;
+    ProtobufCMessage *out = NULL;
+    rc = cli_call(c, "cmd", c->tenant, "allocation", "ExpireOffers", &cmd.base, &atb__v1__command_reply__descriptor,
+                  &out);
+    if (rc == CLI_OK) {
+        const Atb__V1__CommandReply *r = (const Atb__V1__CommandReply *)out;
+        if (!cli_refused(r->error) && !c->json && !*r->stream_id)
+            printf("no offer had expired\n");   /* a normal day: nothing appended */
+        else
+            rc = cli_print_reply(c, r, "expired offers passed on", "key", NULL);
+    }
+    protobuf_c_message_free_unpacked(out, NULL);
     return rc;
 }

@@ -343,7 +343,19 @@ at_code cli_json_fill(const json_t *j, ProtobufCMessage *m, const char *path, co
         join(field, sizeof field, path, key);
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, key);
         at_code rc;
-        if (f) {
+        char cents_key[80];
+        snprintf(cents_key, sizeof cents_key, "%s_cents", key);
+        const ProtobufCFieldDescriptor *fc = protobuf_c_message_descriptor_get_field_by_name(d, cents_key);
+        if (f && json_is_string(v) && f->label == PROTOBUF_C_LABEL_REPEATED && fc &&
+            fc->type == PROTOBUF_C_TYPE_INT64 && fc->label == PROTOBUF_C_LABEL_NONE) {
+            /* "housing_expenses": "120.00" is the total in euros (housing_expenses_cents);
+               a list under the same key is the repeated field (the expenses by kind) */
+            if (json_object_get(j, cents_key)) {
+                at_error_set(err, AT_VALIDATION, field, "%s is given twice, as %s and as %s", field, key, cents_key);
+                return AT_VALIDATION;
+            }
+            rc = fill_euros(v, fc, m, key, field, err);
+        } else if (f) {
             rc = fill_field(v, f, m, field, err);
         } else {
             char cents[80];

@@ -413,6 +413,43 @@ static at_code check_member_ref(const char *key, const char *field, bool require
     return AT_VALIDATION;
 }
 
+/* Housing expenses by kind (the housing benefit from 2021): each kind a code, once, an
+ * amount >= 0; their sum fits the total (a total of 0 is filled in with the sum). Which
+ * kinds exist and their norms are the rule set's: means testing refuses an unknown kind. */
+static at_code check_housing_by_kind(const Atb__V1__SubmitDeclaration *c, at_error *err)
+{
+    char f[64];
+    at_code code;
+    if (c->n_housing_expenses > DECLARATION_MAX_ITEMS)
+        return at_error_set(err, AT_VALIDATION, "housing_expenses", "a declaration lists at most %d items of a kind",
+                            DECLARATION_MAX_ITEMS);
+    int64_t sum = 0;
+    for (size_t i = 0; i < c->n_housing_expenses; i++) {
+        const Atb__V1__HousingExpense *x = c->housing_expenses[i];
+        snprintf(f, sizeof f, "housing_expenses.%zu.kind", i + 1);
+        if ((code = intake_check_code(x->kind, f, err)) != AT_OK)
+            return code;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->housing_expenses[k]->kind, x->kind) == 0)
+                return at_error_set(err, AT_VALIDATION, f, "housing expense kind \"%s\" is listed twice", x->kind);
+        snprintf(f, sizeof f, "housing_expenses.%zu.amount_cents", i + 1);
+        if ((code = intake_check_cents(x->amount_cents, f, err)) != AT_OK)
+            return code;
+        if (x->amount_cents > INT64_MAX / 2 / DECLARATION_MAX_ITEMS)
+            return at_error_set(err, AT_VALIDATION, f, "%s is too large", f);
+        sum += x->amount_cents;
+    }
+    if (c->n_housing_expenses && c->housing_expenses_cents && c->housing_expenses_cents != sum) {
+        at_error_set(err, AT_VALIDATION, "housing_expenses_cents",
+                     "housing_expenses_cents is not the sum of the housing expenses by kind");
+        at_error_detail(err, "The total is %lld cents; the expenses by kind add up to %lld cents.",
+                        (long long)c->housing_expenses_cents, (long long)sum);
+        at_error_hint(err, "Give the total as 0 (it is then the sum), or correct the amounts.");
+        return AT_VALIDATION;
+    }
+    return AT_OK;
+}
+
 static at_code check_declaration(const Atb__V1__SubmitDeclaration *c, const household_state *h, at_date received,
                                  at_error *err)
 {
@@ -489,7 +526,17 @@ static at_code check_declaration(const Atb__V1__SubmitDeclaration *c, const hous
         if ((code = intake_check_date(x->issued, f, true, true, &d, err)) != AT_OK)
             return code;
     }
-    return AT_OK;
+    return check_housing_by_kind(c, err);
+}
+
+/* The total housing expenses of a declaration: the sum by kind when kinds are given (a
+ * total of 0 stands for "the sum"), else the total as given. */
+static int64_t housing_total(const Atb__V1__SubmitDeclaration *c)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < c->n_housing_expenses; i++)
+        sum += c->housing_expenses[i]->amount_cents;
+    return c->n_housing_expenses ? sum : c->housing_expenses_cents;
 }
 
 at_code application_declare(svc_request *req, ProtobufCMessage **reply, at_error *err)
@@ -531,7 +578,9 @@ at_code application_declare(svc_request *req, ProtobufCMessage **reply, at_error
     ev.n_vehicles = c->n_vehicles;
     ev.vehicles = c->vehicles;
     ev.savings_cents = c->savings_cents;
-    ev.housing_expenses_cents = c->housing_expenses_cents;
+    ev.housing_expenses_cents = housing_total(c);
+    ev.n_housing_expenses = c->n_housing_expenses;
+    ev.housing_expenses = c->housing_expenses;
     ev.declared_on = c->declared_on;
     ev.document_max_age_months = lim.months;
     ev.rule_set_version = lim.version;
@@ -655,6 +704,8 @@ static at_code build_household(svc_request *req, const application_state *a, at_
     out->vehicles = d->vehicles;
     out->savings_cents = d->savings_cents;
     out->housing_expenses_cents = d->housing_expenses_cents;
+    out->n_housing_expenses = d->n_housing_expenses;
+    out->housing_expenses = d->housing_expenses;
     return AT_OK;
 }
 

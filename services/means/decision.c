@@ -304,6 +304,25 @@ static at_code household_to_rules(const Atb__V1__Household *hh, at_arena *a, rul
     h->n_vehicles = hh->n_vehicles;
     h->savings = hh->savings_cents;
     h->housing_expenses = hh->housing_expenses_cents;
+    /* By kind, when given: the rules check each kind against the housing benefit's list
+     * (an unknown kind is refused) and apply its norm. */
+    rules_expense *ex = zalloc(a, hh->n_housing_expenses * sizeof *ex);
+    if (!ex)
+        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+    for (size_t i = 0; i < hh->n_housing_expenses; i++) {
+        const Atb__V1__HousingExpense *x = hh->housing_expenses[i];
+        snprintf(f, sizeof f, "household.housing_expenses.%zu.kind", i);
+        if (!code_ok(x->kind))
+            return at_error_set(err, AT_VALIDATION, f, "housing expense kind is not given");
+        if (x->amount_cents < 0) {
+            snprintf(f, sizeof f, "household.housing_expenses.%zu.amount_cents", i);
+            return at_error_set(err, AT_VALIDATION, f, "an expense is never negative");
+        }
+        ex[i].kind = x->kind;
+        ex[i].amount = x->amount_cents;
+    }
+    h->expenses = ex;
+    h->n_expenses = hh->n_housing_expenses;
     return AT_OK;
 }
 

@@ -14,6 +14,7 @@ const svc_command means_commands[] = {
     {"OverrideDecision", &atb__v1__override_decision__descriptor, override_handle, 0},
     {"ReplayDecision", &atb__v1__replay_decision__descriptor, replay_handle, SVC_QUERY},
     {"ExplainDecision", &atb__v1__explain_decision__descriptor, explain_handle, SVC_QUERY},
+    {"RecalculateAtLevelChange", &atb__v1__recalculate_at_level_change__descriptor, levelchange_handle, 0},
 };
 const size_t means_n_commands = sizeof means_commands / sizeof means_commands[0];
 

@@ -119,6 +119,9 @@ at_code override_handle(svc_request *req, ProtobufCMessage **reply, at_error *er
 at_code consume_application(void *ctx, es_txn *t, const es_event *ev, at_error *err);
 at_code consume_appeal(void *ctx, es_txn *t, const es_event *ev, at_error *err);
 
+/* levelchange.c: RecalculateAtLevelChange (docs/rules.md §9.3). */
+at_code levelchange_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
+
 /* query.c */
 at_code replay_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code explain_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);

@@ -138,11 +138,12 @@ static void decision_txt(at_buf *b, const Atb__V1__RecordedDecision *rd)
 static void override_txt(at_buf *b, const Atb__V1__DecisionOverridden *o)
 {
     static const char *const kinds[] = {"?", "komisijas lēmums / commission decision",
-                                        "apstrīdēšanas rezultāts / appeal outcome", "labojums / correction"};
+                                        "apstrīdēšanas rezultāts / appeal outcome", "labojums / correction",
+                                        "pārrēķins GMI līmeņa maiņā / recalculated at a change of the GMI level"};
     char d[16];
     at_buf_printf(b, "Pārskatīts / Overridden decision %d: %s, %s, %s%s%s\n  pamatojums / reason: %s\n"
                      "  jaunais rezultāts / new result: ",
-                  (int)o->ask_index, (int)o->kind >= 0 && (int)o->kind <= 3 ? kinds[o->kind] : "?", o->decided_by,
+                  (int)o->ask_index, (int)o->kind >= 0 && (int)o->kind <= 4 ? kinds[o->kind] : "?", o->decided_by,
                   date_txt(o->decided_on, d, sizeof d), o->reference && o->reference[0] ? ", " : "",
                   o->reference ? o->reference : "", o->reason);
     result_txt(b, o->result);

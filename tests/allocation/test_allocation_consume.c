@@ -11,7 +11,10 @@
  *    ServiceRequestRefused, and a restart with the checkpoint moved back adds nothing;
  *  - a request that gives no birth date, disability group or residence takes them from
  *    intake's person stream (a corrected fact replaced);
- *  - an ApplicationCompleted whose service ask index is no service ask is a dead letter.
+ *  - an ApplicationCompleted whose service ask index is no service ask is a dead letter;
+ *  - a needy status annulled on appeal (DecisionOverridden) no longer makes a request
+ *    eligible or a charge free from the appeal's date, and a later appeal's low-income
+ *    status halves the charge; requests and charges name the event they took it from.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,12 +126,14 @@ static int64_t append(es_store *es, const char *stream, const char *type, const 
 }
 
 /* StatusGranted of means testing: every member of the household has the status in the
- * period. Its position. */
-static int64_t grant_status(const char *const *members, size_t n, Atb__V1__MeansStatus status, int fy, int fm, int fd,
-                            int ty, int tm, int td)
+ * period. Its position; the application id into app_out when not NULL. */
+static int64_t grant_status_app(const char *const *members, size_t n, Atb__V1__MeansStatus status, int fy, int fm,
+                                int fd, int ty, int tm, int td, char *app_out)
 {
     char app[AT_UUID_LEN + 1], event_id[AT_UUID_LEN + 1], stream[64];
     at_uuid_v4(app);
+    if (app_out)
+        memcpy(app_out, app, sizeof app);
     Atb__V1__HouseholdMember mem[8], *mp[8];
     assert_true(n <= 8);
     for (size_t i = 0; i < n; i++) {
@@ -167,6 +172,12 @@ static int64_t grant_status(const char *const *members, size_t n, Atb__V1__Means
                                  "AND position >= %lld", (long long)pos),
                      1);
     return pos;
+}
+
+static int64_t grant_status(const char *const *members, size_t n, Atb__V1__MeansStatus status, int fy, int fm, int fd,
+                            int ty, int tm, int td)
+{
+    return grant_status_app(members, n, status, fy, fm, fd, ty, tm, td, NULL);
 }
 
 /* The events a consumer handled since the service started (its metric). */
@@ -325,6 +336,173 @@ static void a_granted_status_fills_requests_without_one_and_makes_them_free(void
     assert_int_equal(client_q, 30 * 500);
     assert_int_equal(client_other, 0);
     assert_int_equal(funded, 30 * 1000 * 2 + 30 * 500);
+}
+
+/* ---- a status changed by an appeal ---- */
+
+/* DecisionOverridden of a status decision, as means testing's override_in_txn appends it:
+ * the new result replaces the decision at `overridden` from decided_on. */
+static int64_t override_status(const char *app, int64_t overridden, bool annul, int y, int m, int d)
+{
+    char event_id[AT_UUID_LEN + 1], stream[64];
+    Atb__V1__Date on, from, to;
+    ah_date(&on, y, m, d);
+    ah_date(&from, 2026, 1, 1);
+    ah_date(&to, 2026, 12, 31);
+    Atb__V1__DecisionResult prev = ATB__V1__DECISION_RESULT__INIT, res = ATB__V1__DECISION_RESULT__INIT;
+    prev.outcome = ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_GRANTED;
+    prev.ask = ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS;
+    prev.status = ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY;
+    prev.period_from = &from, prev.period_to = &to;
+    res.ask = ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS;
+    if (annul) {
+        res.outcome = ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_REFUSED;
+    } else {
+        res.outcome = ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_GRANTED;
+        res.status = ATB__V1__MEANS_STATUS__MEANS_STATUS_LOW_INCOME;
+        res.period_from = &from, res.period_to = &to;
+    }
+    Atb__V1__DecisionOverridden o = ATB__V1__DECISION_OVERRIDDEN__INIT;
+    o.application_id = (char *)app;
+    o.ask_index = 1;
+    o.kind = ATB__V1__OVERRIDE_KIND__OVERRIDE_KIND_APPEAL;
+    o.decided_by = "Administratīvā komisija";
+    o.reason = "test";
+    o.decided_on = &on;
+    o.previous = &prev;
+    o.result = &res;
+    o.actor = "user:ilze.test";
+    o.overridden_position = overridden;
+    snprintf(stream, sizeof stream, "decision-%s", app);
+    int64_t pos = append(ES_MEANS, stream, "DecisionOverridden", &o.base, event_id);
+    assert_int_equal(wait_sql(1, "SELECT count(*) FROM atb.checkpoints WHERE consumer = 'allocation-decisions' "
+                                 "AND position >= %lld", (long long)pos),
+                     1);
+    return pos;
+}
+
+static void record_charges(int y, int m, int d1, int d2)
+{
+    Atb__V1__RecordCharges rc = ATB__V1__RECORD_CHARGES__INIT;
+    Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
+    Atb__V1__Date f, t;
+    ah_date(&f, y, m, d1);
+    ah_date(&t, y, m, d2);
+    rc.meta = &meta, rc.period_from = &f, rc.period_to = &t;
+    EXPECT_OK_FREE(ah_cmd(&H, TENANT, "RecordCharges", &rc.base, &meta));
+}
+
+typedef struct charged {
+    int64_t client;              /* what the client pays */
+    int status;                  /* the status and its source named by the charges */
+    char source[32];
+    int64_t position;
+    int n;                       /* ChargeRecorded events of the person */
+} charged;
+
+static charged charges_of(const char *person, int y, int m, int d1, int d2)
+{
+    char stream[96];
+    snprintf(stream, sizeof stream, "charges-%s.%04d-%02d-%02d.%04d-%02d-%02d", TENANT, y, m, d1, y, m, d2);
+    PGconn *c = PQconnectdb(H.sv.db.admin);
+    const char *p[1] = {stream};
+    PGresult *res = PQexecParams(c, "SELECT payload FROM atb.events WHERE stream_id = $1 AND type = 'ChargeRecorded' "
+                                    "ORDER BY position", 1, NULL, p, NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    charged out = {0};
+    for (int i = 0; i < PQntuples(res); i++) {
+        Atb__V1__ChargeRecorded *ch = atb__v1__charge_recorded__unpack(NULL, (size_t)PQgetlength(res, i, 0),
+                                                                       (const uint8_t *)PQgetvalue(res, i, 0));
+        assert_non_null(ch);
+        if (strcmp(ch->person_key, person) == 0) {
+            out.n++;
+            if (strcmp(ch->payer, "client") == 0)
+                out.client += ch->amount_cents;
+            out.status = ch->status;
+            snprintf(out.source, sizeof out.source, "%s", ch->status_source);
+            out.position = ch->status_position;
+        }
+        atb__v1__charge_recorded__free_unpacked(ch, NULL);
+    }
+    PQclear(res);
+    PQfinish(c);
+    return out;
+}
+
+static void a_needy_status_annulled_on_appeal_stops_being_free_from_its_date(void **state)
+{
+    (void)state;
+    char x[AT_UUID_LEN + 1], app[AT_UUID_LEN + 1];
+    at_uuid_v4(x);
+    const char *household[] = {x};
+    int64_t g = grant_status_app(household, 1, ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, 2026, 1, 1, 2026, 12, 31,
+                                 app);
+
+    /* X is needy from the log when placed at the day centre: free. */
+    Atb__V1__CommandReply *rp = ok(request(x, "day_care", 2026, 2, 2, 0));
+    Atb__V1__ServiceRequested *e = requested(rp->stream_id);
+    assert_int_equal(e->status, ATB__V1__NEED_STATUS__NEED_STATUS_NEEDY);
+    assert_int_equal(e->status_position, g);
+    assert_string_equal(e->status_event, "StatusGranted");
+    atb__v1__service_requested__free_unpacked(e, NULL);
+    atb__v1__command_reply__free_unpacked(rp, NULL);
+    /* requests of the earlier cases may be ahead of X's: place them all */
+    for (int i = 0; i < 8 && sql("SELECT count(*) FROM allocation.placements WHERE person_key = '%s'", x) == 0; i++) {
+        Atb__V1__CommandReply *o = ok(ah_allocate(&H, TENANT, TENANT, "dienas_centrs", "day_care", 2026, 2, 2));
+        EXPECT_OK_FREE(ah_answer(&H, TENANT, o->key, true, NULL, 2026, 2, 2));
+        atb__v1__command_reply__free_unpacked(o, NULL);
+    }
+
+    /* The appeal commission annuls the status on 15 June 2026. */
+    int64_t ov = override_status(app, g, true, 2026, 6, 15);
+    assert_int_equal(sql("SELECT count(*) FROM allocation.statuses WHERE person_key = '%s' AND status = 1 "
+                         "AND to_on = '2026-06-14' AND position = %lld", x, (long long)g),
+                     1);
+
+    /* From the date the soup kitchen (needy only) refuses X; before it the status stands. */
+    refused(request(x, "meal_service", 2026, 7, 1, 0), "status");
+    rp = ok(request(x, "meal_service", 2026, 6, 1, 0));
+    e = requested(rp->stream_id);
+    assert_int_equal(e->status, ATB__V1__NEED_STATUS__NEED_STATUS_NEEDY);
+    assert_string_equal(e->status_event, "StatusGranted");
+    atb__v1__service_requested__free_unpacked(e, NULL);
+    atb__v1__command_reply__free_unpacked(rp, NULL);
+    /* A request that finds no status names the override as where its "none" comes from. */
+    rp = ok(request(x, "day_care", 2026, 7, 1, 0));
+    e = requested(rp->stream_id);
+    assert_int_equal(e->status, ATB__V1__NEED_STATUS__NEED_STATUS_NONE);
+    assert_int_equal(e->status_position, ov);
+    assert_string_equal(e->status_event, "DecisionOverridden");
+    atb__v1__service_requested__free_unpacked(e, NULL);
+    atb__v1__command_reply__free_unpacked(rp, NULL);
+
+    /* The placement's charges: May is free (needy), July is paid in full (annulled). */
+    record_charges(2026, 5, 1, 31);
+    charged may = charges_of(x, 2026, 5, 1, 31);
+    assert_int_equal(may.n, 1);
+    assert_int_equal(may.client, 0);
+    assert_int_equal(may.status, ATB__V1__NEED_STATUS__NEED_STATUS_NEEDY);
+    assert_string_equal(may.source, "StatusGranted");
+    assert_int_equal(may.position, g);
+    record_charges(2026, 7, 1, 31);
+    charged july = charges_of(x, 2026, 7, 1, 31);
+    assert_int_equal(july.client, 31 * 1000);
+    assert_int_equal(july.status, ATB__V1__NEED_STATUS__NEED_STATUS_NONE);
+    assert_string_equal(july.source, "DecisionOverridden");
+    assert_int_equal(july.position, ov);
+
+    /* A second appeal grants the low-income status from 1 August: half of the tariff. */
+    int64_t ov2 = override_status(app, g, false, 2026, 8, 1);
+    record_charges(2026, 8, 1, 31);
+    charged aug = charges_of(x, 2026, 8, 1, 31);
+    assert_int_equal(aug.client, 31 * 500);
+    assert_int_equal(aug.status, ATB__V1__NEED_STATUS__NEED_STATUS_LOW_INCOME);
+    assert_string_equal(aug.source, "DecisionOverridden");
+    assert_int_equal(aug.position, ov2);
+    /* July stays as it was: the new result is in force from its own date only. */
+    assert_int_equal(sql("SELECT count(*) FROM allocation.statuses WHERE person_key = '%s' AND status = 0 "
+                         "AND from_on = '2026-06-15' AND to_on = '2026-07-31'", x),
+                     1);
 }
 
 /* ---- the service asks of a completed application ---- */
@@ -598,6 +776,7 @@ int main(void)
         cmocka_unit_test(an_application_with_service_asks_joins_the_waiting_list_once),
         cmocka_unit_test(a_request_without_the_persons_facts_takes_them_from_intake),
         cmocka_unit_test(a_service_ask_index_that_is_no_service_ask_is_a_dead_letter),
+        cmocka_unit_test(a_needy_status_annulled_on_appeal_stops_being_free_from_its_date),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

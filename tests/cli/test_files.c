@@ -126,6 +126,39 @@ static void the_file_cannot_set_what_the_command_line_sets(void **state)
     json_decref(j);
 }
 
+/* "housing_expenses" is the list by kind, or (a string) the total in euros as before */
+static void housing_expenses_by_kind_or_as_a_total(void **state)
+{
+    (void)state;
+    json_t *j = J("{\"housing_expenses\": [{\"kind\": \"heat\", \"amount\": \"45.00\"},"
+                  " {\"kind\": \"rent\", \"amount_cents\": 6000}], \"declared_on\": \"2024-05-02\"}");
+    Atb__V1__SubmitDeclaration *d = NULL;
+    at_error err;
+    at_error_clear(&err);
+    if (cli_declaration_from_json(j, "", &d, &err) != AT_OK)
+        fail_msg("%s (%s)", err.message, err.field);
+    json_decref(j);
+    assert_int_equal(d->n_housing_expenses, 2);
+    assert_string_equal(d->housing_expenses[0]->kind, "heat");
+    assert_int_equal(d->housing_expenses[0]->amount_cents, 4500);
+    assert_int_equal(d->housing_expenses[1]->amount_cents, 6000);
+    assert_int_equal(d->housing_expenses_cents, 0);   /* intake fills in the sum */
+    protobuf_c_message_free_unpacked(&d->base, NULL);
+
+    j = J("{\"housing_expenses\": \"120.50\"}");
+    assert_int_equal(cli_declaration_from_json(j, "", &d, &err), AT_OK);
+    json_decref(j);
+    assert_int_equal(d->housing_expenses_cents, 12050);
+    assert_int_equal(d->n_housing_expenses, 0);
+    protobuf_c_message_free_unpacked(&d->base, NULL);
+
+    j = J("{\"housing_expenses\": \"120.50\", \"housing_expenses_cents\": 12050}");
+    assert_int_equal(cli_declaration_from_json(j, "", &d, &err), AT_VALIDATION);
+    json_decref(j);
+    assert_string_equal(err.field, "housing_expenses");
+    assert_non_null(strstr(err.message, "given twice"));
+}
+
 static void a_file_that_is_not_json_names_line_and_column(void **state)
 {
     (void)state;
@@ -294,6 +327,7 @@ int main(void)
         cmocka_unit_test(an_application_with_its_declaration_becomes_two_commands),
         cmocka_unit_test(the_file_cannot_set_what_the_command_line_sets),
         cmocka_unit_test(a_file_that_is_not_json_names_line_and_column),
+        cmocka_unit_test(housing_expenses_by_kind_or_as_a_total),
         cmocka_unit_test(the_manuals_examples_are_accepted),
         cmocka_unit_test(the_prompts_build_what_the_file_would_hold),
         cmocka_unit_test(the_prompts_submit_nothing_when_told_no_or_the_input_ends),

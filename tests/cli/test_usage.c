@@ -250,9 +250,52 @@ static void a_command_that_gets_no_answer_exits_3_with_its_id_to_retry(void **st
     assert_null(strstr(r.err, "command id"));
 }
 
+/* simulate and replay read the log themselves: their options are checked before that */
+static void simulate_and_replay_check_their_options_first(void **state)
+{
+    (void)state;
+    CLI("simulate", "--help");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "usage: atbalsts simulate"));
+    CLI("replay", "--help");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "usage: atbalsts replay"));
+    CLI("--help");
+    assert_non_null(strstr(r.out, "simulate"));
+    assert_non_null(strstr(r.out, "replay"));
+    CLI("simulate", "--pg", "postgresql://127.0.0.1:1/x");
+    usage_error("needs --draft FILE");
+    CLI("simulate", "--draft", "d.yaml", "--pg", "postgresql://127.0.0.1:1/x", "--csv", "--json");
+    usage_error("give at most one of --csv, --json and --html");
+    CLI("simulate", "--draft", "d.yaml", "--pg", "postgresql://127.0.0.1:1/x", "--region", "a", "--all-tenants");
+    usage_error("give --region or --all-tenants, not both");
+    CLI("simulate", "--draft", "d.yaml", "--pg", "postgresql://127.0.0.1:1/x", "--from", "2020-02-30");
+    usage_error("--from");
+    CLI("simulate", "--draft", "no-such-draft.yaml", "--pg", "postgresql://127.0.0.1:1/x");
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "cannot read no-such-draft.yaml"));
+    CLI("replay", "--application", KEY, "--from", "2020-01-01", "--pg", "postgresql://127.0.0.1:1/x");
+    usage_error("give --application or a period");
+}
+
+/* means recalculate needs the day of the change, as a date */
+static void means_recalculate_needs_a_day(void **state)
+{
+    (void)state;
+    CLI("means", "recalculate", "--help");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "usage: atbalsts means recalculate --on YYYY-MM-DD"));
+    CLI("means", "recalculate");
+    usage_error("needs --on YYYY-MM-DD");
+    CLI("means", "recalculate", "--on", "2021-02-30");
+    usage_error("--on");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(means_recalculate_needs_a_day),
+        cmocka_unit_test(simulate_and_replay_check_their_options_first),
         cmocka_unit_test(every_command_answers_help_with_exit_0),
         cmocka_unit_test(usage_errors_exit_1_and_say_what_is_wrong),
         cmocka_unit_test(a_bad_application_file_is_refused_before_anything_is_sent),

@@ -1,6 +1,7 @@
 /*
  * run_cases.c -- runs the rule test cases (the .yaml files of tests/rules/cases) against the real
- * rule sets of services/means/rulesets (directories given by compile definitions).
+ * rule sets of services/means/rulesets and the example municipalities of tests/rules/rulesets
+ * (directories given by compile definitions).
  *
  * Each case file is a mapping with a list `cases:`; each case gives a tenant, a decision
  * date, a household, an application, optional history facts, and what is expected: the
@@ -24,6 +25,9 @@
 
 #ifndef RULES_RULESETS_DIR
 #error "RULES_RULESETS_DIR must name services/means/rulesets"
+#endif
+#ifndef RULES_EXTRA_RULESETS_DIR
+#error "RULES_EXTRA_RULESETS_DIR must name tests/rules/rulesets"
 #endif
 #ifndef RULES_CASES_DIR
 #error "RULES_CASES_DIR must name tests/rules/cases"
@@ -164,7 +168,8 @@ typedef struct kase {
 
 static int build_household(cctx *c, const ynode *hn, at_period window, kase *k)
 {
-    static const char *const hk[] = {"id", "members", "incomes", "properties", "vehicles", "savings", NULL};
+    static const char *const hk[] = {"id", "members", "incomes", "properties", "vehicles", "savings",
+                                     "housing_expenses", "expenses", NULL};
     static const char *const mk[] = {"key", "born", "relationship", "flags", "disability", "school",
                                      "residence_since", NULL};
     static const char *const ik[] = {"member", "type", "month", "amount", "each_month", NULL};
@@ -272,6 +277,23 @@ static int build_household(cctx *c, const ynode *hn, at_period window, kase *k)
     }
     if (rules__ymap_get(hn, "savings") && money_(c, rules__ymap_get(hn, "savings"), &k->h.savings))
         return -1;
+    if (rules__ymap_get(hn, "housing_expenses") &&
+        money_(c, rules__ymap_get(hn, "housing_expenses"), &k->h.housing_expenses))
+        return -1;
+    const ynode *es = rules__ymap_get(hn, "expenses");
+    if (es) {
+        static const char *const ek[] = {"kind", "amount", NULL};
+        if (es->kind != YN_SEQ)
+            return bad(c, es->line, "expenses are a list");
+        rules_expense *e = ALLOC(c, rules_expense, es->n);
+        for (size_t i = 0; i < es->n; i++) {
+            if (keys_ok(c, es->items[i], ek) || money_(c, rules__ymap_get(es->items[i], "amount"), &e[i].amount))
+                return -1;
+            e[i].kind = s_(rules__ymap_get(es->items[i], "kind"));
+        }
+        k->h.expenses = e;
+        k->h.n_expenses = es->n;
+    }
     return 0;
 }
 
@@ -401,7 +423,7 @@ static int differ(cctx *c, const char *what, const char *want, const char *got)
 static int check(cctx *c, const ynode *ex, at_code rc, const at_error *err, const rules_result *r)
 {
     static const char *const ek[] = {"outcome", "status", "period", "amount", "per", "units", "payment",
-                                     "component", "reasons", "error", NULL};
+                                     "component", "reasons", "household_type", "error", NULL};
     if (keys_ok(c, ex, ek))
         return -1;
     const ynode *e = rules__ymap_get(ex, "error");
@@ -493,6 +515,9 @@ static int check(cctx *c, const ynode *ex, at_code rc, const at_error *err, cons
         return differ(c, "payment", want, rules_payment_name(d->payment));
     if ((want = s_(rules__ymap_get(ex, "component"))) && strcmp(want, d->component) != 0)
         return differ(c, "component", want, d->component);
+    if ((want = s_(rules__ymap_get(ex, "household_type"))) &&
+        strcmp(want, rules_household_type_name(d->household_type)) != 0)
+        return differ(c, "household_type", want, rules_household_type_name(d->household_type));
     const ynode *rs = rules__ymap_get(ex, "reasons");
     if (rs) {
         if (rs->kind != YN_SEQ)
@@ -596,12 +621,20 @@ static size_t list_yaml(const char *dir, char ***out)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    char **files;
-    size_t nf = list_yaml(RULES_RULESETS_DIR, &files);
+    /* The real rule sets, plus the example municipalities kept with the cases (not tenants
+     * of the platform, so not in services/means/rulesets). */
+    char **files, **extra;
+    size_t nreal = list_yaml(RULES_RULESETS_DIR, &files);
+    size_t nextra = list_yaml(RULES_EXTRA_RULESETS_DIR, &extra);
+    size_t nf = nreal + nextra;
+    files = realloc(files, (nf ? nf : 1) * sizeof *files);
+    for (size_t i = 0; i < nextra; i++)
+        files[nreal + i] = extra[i];
+    free(extra);
     rules_source *src = calloc(nf ? nf : 1, sizeof *src);
     char path[1024];
     for (size_t i = 0; i < nf; i++) {
-        snprintf(path, sizeof path, "%s/%s", RULES_RULESETS_DIR, files[i]);
+        snprintf(path, sizeof path, "%s/%s", i < nreal ? RULES_RULESETS_DIR : RULES_EXTRA_RULESETS_DIR, files[i]);
         src[i].name = files[i];
         src[i].bytes = slurp(path, &src[i].len);
         if (!src[i].bytes) {

@@ -23,6 +23,10 @@
  *     effective-from, scope, source) and its result. No I/O, no clock, no global state:
  *     the decision date is an input.
  *
+ * The 2021 household reform is data too: household amounts (first person + each other
+ * person), parameters that differ by household type (NAME.<type>, rules_household_classify),
+ * national caps checked at load, and the housing benefit (K x GMI sum + expenses - income).
+ *
  * Lookup rule: a parameter, income type or benefit is looked up in the tenant's scope
  * first and in "national" second, by name and date. A name with no value in force on the
  * date is the error "no rule in force", never a zero or a stale value.
@@ -190,6 +194,14 @@ typedef struct rules_vehicle {
     bool needed_for_disability;     /* not counted as property */
 } rules_vehicle;
 
+/* One monthly housing expense by kind (the housing benefit of 2021 on). The kinds are
+ * the rule set's (`expenses` of the HOUSING benefit): "rent", "heat", "hot_water",
+ * "electricity", "water", "gas", "sewage", "waste", "telecom", "solid_fuel", ... */
+typedef struct rules_expense {
+    const char *kind;
+    at_cents amount;                /* >= 0, per month */
+} rules_expense;
+
 typedef struct rules_household {
     const char *id;                 /* household key */
     const rules_member *members;   size_t n_members;
@@ -197,7 +209,11 @@ typedef struct rules_household {
     const rules_property *properties; size_t n_properties;
     const rules_vehicle *vehicles; size_t n_vehicles;
     at_cents savings;               /* money savings and securities of the household */
-    at_cents housing_expenses;      /* monthly housing expenses (kept for later formulas) */
+    at_cents housing_expenses;      /* monthly housing expenses in total: the housing benefit
+                                       takes them as eligible when they are not broken down
+                                       by kind in `expenses` */
+    /* Added for the 2021 reform; zero = not given (as before). */
+    const rules_expense *expenses; size_t n_expenses;   /* housing expenses by kind */
 } rules_household;
 
 typedef enum rules_ask {
@@ -331,9 +347,32 @@ typedef struct rules_decision {
     const char *ekk;                /* budget classification code, "" when not given */
     const rules_reason *reasons;    /* every failed condition (also on a shortened grant) */
     size_t n_reasons;
+    /* Added for the 2021 reform: the household type, when a rule depended on it
+       (RULES_HT_NONE otherwise). */
+    int household_type;             /* rules_household_type */
 } rules_decision;
 
 typedef struct rules_result rules_result;
+
+/* Household types of the 2021 reform (Cabinet Regulation No. 809; Social Services and
+ * Social Assistance Law art. 33 and 35): the housing-benefit coefficient and a
+ * municipality's low-income threshold may differ by type. A member "counts as a pensioner
+ * or disabled" when RULES_MF_PENSION_AGE, RULES_MF_PENSIONER or RULES_MF_DISABLED is set. */
+typedef enum rules_household_type {
+    RULES_HT_NONE = 0,                            /* not classified */
+    RULES_HT_SINGLE_PENSIONER_OR_DISABLED,        /* one member, a pensioner or disabled */
+    RULES_HT_PENSIONERS_OR_DISABLED_ONLY,         /* two or more, every member one */
+    RULES_HT_PENSIONERS_OR_DISABLED_WITH_CHILDREN,/* every adult one, and minor children */
+    RULES_HT_OTHER                                /* a working-age adult who is neither */
+} rules_household_type;
+
+/* Classify a household from its members' flags (with the computed CHILD, PENSION_AGE and
+ * DISABLED bits already set). Pure: no rule set, no date. n == 0 gives RULES_HT_NONE. */
+rules_household_type rules_household_classify(const uint32_t *flags, size_t n);
+/* "single_pensioner_or_disabled", "pensioners_or_disabled_only",
+ * "pensioners_or_disabled_with_children", "other"; "none" for RULES_HT_NONE; NULL when
+ * unknown. These are also the suffixes of a parameter's household-type variants. */
+const char *rules_household_type_name(int t);
 
 /* Decide `a` for household `h` with the history facts `hist` (NULL = none) under `s`.
  * On AT_OK *out is a new result (free with rules_result_free); otherwise *out is NULL and

@@ -476,9 +476,34 @@ static at_code param_value(cc *c, param *p, ynode *vn, pval *v)
     }
 }
 
+/* caps: [names] -- the listed parameters may nowhere exceed this one (set.c checks). */
+static at_code compile_caps(cc *c, ynode *n, param *p)
+{
+    at_code rc = need_kind(c, n, YN_SEQ, "caps");
+    if (rc != AT_OK)
+        return rc;
+    if (p->unit != RULES_UNIT_EUR && p->unit != RULES_UNIT_EUR_SCALE)
+        return fail(c, n->line, "caps belong to an amount (unit eur or eur_scale)");
+    if (n->n == 0)
+        return fail(c, n->line, "caps must name at least one parameter");
+    qsort(n->items, n->n, sizeof *n->items, cmp_text);
+    if (!(p->caps = rules__palloc(c->pool, n->n * sizeof *p->caps)))
+        return oom(c);
+    for (size_t i = 0; i < n->n; i++) {
+        if ((rc = str(c, n->items[i], "caps", &p->caps[i])) != AT_OK)
+            return rc;
+        if (!name_ok(p->caps[i], false))
+            return fail(c, n->items[i]->line, "caps: \"%s\" is not a parameter name", p->caps[i]);
+        if (i > 0 && strcmp(p->caps[i - 1], p->caps[i]) == 0)
+            return fail(c, n->items[i]->line, "\"%s\" is listed twice in caps", p->caps[i]);
+    }
+    p->n_caps = n->n;
+    return AT_OK;
+}
+
 static at_code compile_param(cc *c, const char *name, ynode *pn, param *p)
 {
-    static const char *const keys[] = {"unit", "label_lv", "label_en", "values", NULL};
+    static const char *const keys[] = {"unit", "label_lv", "label_en", "values", "caps", NULL};
     at_code rc;
     if ((rc = check_keys(c, pn, keys, "a parameter")) != AT_OK)
         return rc;
@@ -493,6 +518,8 @@ static at_code compile_param(cc *c, const char *name, ynode *pn, param *p)
     if ((rc = need(c, pn, "label_lv", "a parameter", &n)) != AT_OK || (rc = str(c, n, "label_lv", &p->label_lv)) != AT_OK)
         return rc;
     if ((rc = need(c, pn, "label_en", "a parameter", &n)) != AT_OK || (rc = str(c, n, "label_en", &p->label_en)) != AT_OK)
+        return rc;
+    if ((n = rules__ymap_get(pn, "caps")) && (rc = compile_caps(c, n, p)) != AT_OK)
         return rc;
     ynode *vals;
     if ((rc = need(c, pn, "values", "a parameter", &vals)) != AT_OK || (rc = need_kind(c, vals, YN_SEQ, "values")) != AT_OK)
@@ -814,13 +841,72 @@ static int month_day(const char *s)
     return m * 100 + d;
 }
 
+/* expenses: {kind: {counted, norm_param, source, note}}, one entry per expense kind the
+ * housing benefit knows; an expense of another kind is an input error. */
+static at_code compile_expenses(cc *c, ynode *en, bversion *v)
+{
+    static const char *const keys[] = {"counted", "norm_param", "source", "note", NULL};
+    at_code rc = need_kind(c, en, YN_MAP, "expenses");
+    if (rc != AT_OK)
+        return rc;
+    if (en->n == 0)
+        return fail(c, en->line, "expenses must list at least one kind");
+    rules__ysort(en);   /* sorted by kind, for the canonical bytes and the lookup */
+    if (!(v->expenses = rules__palloc(c->pool, en->n * sizeof *v->expenses)))
+        return oom(c);
+    for (size_t i = 0; i < en->n; i++) {
+        expkind *e = &v->expenses[i];
+        ynode *k = en->items[i], *n;
+        e->kind = en->keys[i];
+        if (!name_ok(e->kind, false) || strchr(e->kind, '.'))
+            return fail(c, en->key_lines[i], "expense kind \"%s\" must be lower case words, digits and _", e->kind);
+        if ((rc = check_keys(c, k, keys, "an expense kind")) != AT_OK)
+            return rc;
+        if ((rc = need(c, k, "counted", "an expense kind", &n)) != AT_OK ||
+            (rc = boolean(c, n, "counted", &e->counted)) != AT_OK)
+            return rc;
+        if ((n = rules__ymap_get(k, "norm_param")) && (rc = str(c, n, "norm_param", &e->norm_param)) != AT_OK)
+            return rc;
+        if ((rc = need(c, k, "source", "an expense kind", &n)) != AT_OK || (rc = str(c, n, "source", &e->source)) != AT_OK)
+            return rc;
+        e->note = "";
+        if ((n = rules__ymap_get(k, "note")) && (rc = str(c, n, "note", &e->note)) != AT_OK)
+            return rc;
+    }
+    v->n_expenses = en->n;
+    return AT_OK;
+}
+
+/* A housing benefit version: K x the household's GMI sum + eligible expenses - income. */
+static at_code compile_housing(cc *c, ynode *vn, bversion *v)
+{
+    ynode *n;
+    at_code rc;
+    if ((rc = need(c, vn, "level_param", "a housing benefit version", &n)) != AT_OK ||
+        (rc = str(c, n, "level_param", &v->level_param)) != AT_OK)
+        return rc;
+    if ((rc = need(c, vn, "coefficient_param", "a housing benefit version", &n)) != AT_OK ||
+        (rc = str(c, n, "coefficient_param", &v->coefficient_param)) != AT_OK)
+        return rc;
+    if ((rc = need(c, vn, "expenses", "a housing benefit version", &n)) != AT_OK ||
+        (rc = compile_expenses(c, n, v)) != AT_OK)
+        return rc;
+    if ((n = rules__ymap_get(vn, "amount")))
+        return fail(c, n->line, "the housing amount is computed from the formula; no amount here");
+    if (!v->status_any)
+        return fail(c, vn->line, "a housing benefit needs status_any");
+    v->mode = MODE_HOUSING;
+    v->income_basis = BASIS_HOUSEHOLD;
+    return AT_OK;
+}
+
 static at_code compile_version(cc *c, int kind, ynode *vn, bversion *v)
 {
     static const char *const keys[] = {
         "from", "to", "source", "note", "status_any", "status_lookback_months", "heating",
         "application_all", "children_min", "eligible_any", "income_basis", "income_max",
         "income_max_param", "window", "amount", "limit", "bill_max_age_param", "per", "period",
-        "start", "payment", "ekk", "level_param", "components", NULL};
+        "start", "payment", "ekk", "level_param", "components", "coefficient_param", "expenses", NULL};
     at_code rc;
     if ((rc = check_keys(c, vn, keys, "a benefit version")) != AT_OK)
         return rc;
@@ -948,6 +1034,10 @@ static at_code compile_version(cc *c, int kind, ynode *vn, bversion *v)
     }
     if ((n = rules__ymap_get(vn, "components")))
         return fail(c, n->line, "components belong to a composite benefit");
+    if (kind != KIND_HOUSING) {
+        if ((n = rules__ymap_get(vn, "coefficient_param")) || (n = rules__ymap_get(vn, "expenses")))
+            return fail(c, n->line, "coefficient_param and expenses belong to a housing benefit");
+    }
     int pay = 0;
     if ((rc = need(c, vn, "payment", "a benefit version", &n)) != AT_OK || (rc = choice(c, n, "payment", payments, &pay)) != AT_OK)
         return rc;
@@ -965,8 +1055,10 @@ static at_code compile_version(cc *c, int kind, ynode *vn, bversion *v)
             v->income_basis = BASIS_HOUSEHOLD;
         return AT_OK;
     }
+    if (kind == KIND_HOUSING)
+        return compile_housing(c, vn, v);
     if ((n = rules__ymap_get(vn, "level_param")))
-        return fail(c, n->line, "level_param belongs to a GMI benefit");
+        return fail(c, n->line, "level_param belongs to a GMI or housing benefit");
     ynode *an;
     if ((rc = need(c, vn, "amount", "a benefit version", &an)) != AT_OK)
         return rc;
@@ -990,7 +1082,7 @@ static dated bversion_dated(const void *p)
     return (dated){v->from, v->to, v->source, v->note, v->line};
 }
 
-static const char *const kinds[] = {"", "catalogue", "gmi", "composite", NULL};
+static const char *const kinds[] = {"", "catalogue", "gmi", "composite", "housing", NULL};
 
 static at_code compile_benefit(cc *c, const char *code, ynode *bn, benefit *b)
 {

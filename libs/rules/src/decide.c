@@ -48,6 +48,7 @@ typedef struct ctx {
     int applicant, subject;
     at_cents total3;
     bool pension_done;
+    int htype;                  /* rules_household_type once classified, else RULES_HT_NONE */
     rules_result *r;
     at_error *err;
 } ctx;
@@ -186,6 +187,60 @@ static const char *status_names(ctx *c, uint32_t mask)
     return fmt(c, "%s%s%s", needy ? "needy" : "", needy && low ? " or " : "", low ? "low_income" : "");
 }
 
+/* ---- household type (the 2021 reform) */
+
+/* Classify the household once (docs/rules.md, household types) and record it as a step;
+ * only rules that depend on the type call this, so earlier explanations are unchanged. */
+static at_code classify(ctx *c)
+{
+    if (c->htype != RULES_HT_NONE)
+        return AT_OK;
+    uint32_t *f = rules__palloc(c->r->pool, c->n * sizeof *f);
+    if (!f)
+        return at_error_set(c->err, AT_INTERNAL, NULL, "out of memory");
+    rules__step(c->r, "Mājsaimniecības veids", "Household type");
+    at_code rc = pension(c);    /* read in this step when no earlier rule needed it */
+    if (rc != AT_OK)
+        return rc;
+    for (size_t i = 0; i < c->n; i++) {
+        uint32_t x = c->m[i].flags;
+        f[i] = x;
+        rules__values(c->r, "%s%s %s", i ? "; " : "", c->m[i].m->key,
+                      x & RULES_MF_CHILD ? (x & RULES_MF_DISABLED ? "child with disability" : "child")
+                      : x & (RULES_MF_PENSION_AGE | RULES_MF_PENSIONER) ? "pensioner"
+                      : x & RULES_MF_DISABLED ? "person with disability" : "working age");
+    }
+    c->htype = rules_household_classify(f, c->n);
+    c->r->d.household_type = c->htype;
+    rules__result_line(c->r, RULES_STEP_INFO, "%s", rules_household_type_name(c->htype));
+    return AT_OK;
+}
+
+/* The name of the household-type variant of `name` when a scope defines one ("" if not). */
+static const char *variant(ctx *c, const char *name, int type, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s.%s", name, rules_household_type_name(type));
+    return rules__param_in(c->ten, buf) || rules__param_in(c->s->national, buf) ? buf : "";
+}
+
+static bool has_variants(ctx *c, const char *name)
+{
+    char buf[160];
+    for (int t = RULES_HT_NONE + 1; t <= RULES_HT_OTHER; t++)
+        if (variant(c, name, t, buf, sizeof buf)[0])
+            return true;
+    return false;
+}
+
+/* A parameter that may differ by household type: the variant NAME.<type> when a scope
+ * defines it, else NAME. Call classify() first (before opening the step that reads). */
+static at_code typed_lookup(ctx *c, const char *name, rules_param_value *v)
+{
+    char buf[160];
+    const char *vn = c->htype != RULES_HT_NONE ? variant(c, name, c->htype, buf, sizeof buf) : "";
+    return lookup(c, vn[0] ? vn : name, v);
+}
+
 /* ---- input checks and the income window */
 
 static at_code bad(ctx *c, at_code code, const char *field, const char *msg, const char *detail, const char *hint)
@@ -315,6 +370,11 @@ static at_code check_input(ctx *c)
             return bad(c, AT_VALIDATION, "vehicles", "a vehicle has no owner in the household", NULL, NULL);
     if (h->savings < 0)
         return bad(c, AT_VALIDATION, "savings", "savings must not be negative", NULL, NULL);
+    for (size_t i = 0; i < h->n_expenses; i++)
+        if (!h->expenses || !h->expenses[i].kind || !h->expenses[i].kind[0] || h->expenses[i].amount < 0)
+            return bad(c, AT_VALIDATION, "expenses", "a housing expense has no kind or a negative amount",
+                       "Each housing expense is a kind (rent, heat, ...) and a monthly amount of at least 0.00.",
+                       NULL);
     return AT_OK;
 }
 
@@ -453,10 +513,12 @@ static at_code status_test(ctx *c, rules_status which)
                       c->m[i].flags & RULES_MF_PENSION_AGE ? "of pension age" : "below pension age");
     rules__result_line(c->r, RULES_STEP_INFO, "used for the status period and the duty to register as unemployed");
 
-    /* Income test */
-    rules__step(c->r, "Ienākumu līmeņa pārbaude", "Income test");
+    /* Income test; a municipality may set its threshold by household type. */
     snprintf(name, sizeof name, "%s.income_threshold", P);
-    if ((rc = lookup(c, name, &v)) != AT_OK)
+    if (has_variants(c, name) && (rc = classify(c)) != AT_OK)
+        return rc;
+    rules__step(c->r, "Ienākumu līmeņa pārbaude", "Income test");
+    if ((rc = typed_lookup(c, name, &v)) != AT_OK)
         return rc;
     at_cents measure, limit;
     if (v.household) {
@@ -660,6 +722,58 @@ static at_code status_test(ctx *c, rules_status which)
 
 /* ---- GMI */
 
+/* A GMI grant made earlier in the same status period under another GMI level: the rule
+ * set says whether it keeps its amount while circumstances are unchanged
+ * (gmi.keep_amount_on_level_change: true, Cabinet Regulation No. 550) or is recalculated
+ * (false). A set without that parameter decides as before. *kept is set when the earlier
+ * amount stays. */
+static at_code level_change(ctx *c, const rules_status_record *st, const char *level_param,
+                            const rules_param_value *lv, bool *kept, at_cents *amount)
+{
+    static const char P[] = "gmi.keep_amount_on_level_change";
+    *kept = false;
+    if (!st || (!rules__param_in(c->ten, P) && !rules__param_in(c->s->national, P)))
+        return AT_OK;
+    const rules_grant *g = NULL;
+    for (size_t i = 0; i < c->hist->n_grants; i++) {
+        const rules_grant *x = &c->hist->grants[i];
+        if (x->benefit && strcmp(x->benefit, "GMI") == 0 && x->date != AT_DATE_NONE && x->date < c->on &&
+            x->date >= st->period.from && (!g || x->date > g->date))
+            g = x;
+    }
+    if (!g)
+        return AT_OK;
+    rules_param_value old;
+    at_error quiet;
+    at_error_clear(&quiet);
+    if (rules__lookup(c->s, c->ten, level_param, g->date, &old, NULL, NULL, &quiet) != AT_OK ||
+        (old.first == lv->first && old.others == lv->others))
+        return AT_OK;   /* no level in force then, or the same level: nothing changed */
+    char was[96], now[96];
+    rules__value_text(&old, was, sizeof was);
+    rules__value_text(lv, now, sizeof now);
+    rules__step(c->r, "GMI līmeņa maiņa piešķirtā pabalsta laikā", "GMI level changed during a running grant");
+    /* the earlier level again, now recorded with its source in this step */
+    rules__lookup(c->s, c->ten, level_param, g->date, &old, rules__on_read_cb, c->r, &quiet);
+    rules_param_value keep;
+    at_code rc = lookup(c, P, &keep);
+    if (rc != AT_OK)
+        return rc;
+    bool same = c->a->flags & RULES_AF_NO_CHANGE;
+    rules__values(c->r, "granted %s on %s under the level %s; the level on %s is %s; %s", eur(c, g->amount),
+                  day(c, g->date), was, day(c, c->on), now,
+                  same ? "no change in composition or circumstances" : "circumstances changed");
+    if (keep.value && same) {
+        *kept = true;
+        *amount = g->amount;
+        rules__result_line(c->r, RULES_STEP_INFO, "the earlier amount %s is kept, not recalculated", eur(c, g->amount));
+    } else {
+        rules__result_line(c->r, RULES_STEP_INFO, "%s", keep.value ? "recalculated: circumstances changed"
+                                                                   : "recalculated under the new level");
+    }
+    return AT_OK;
+}
+
 static at_code gmi(ctx *c, const benefit *b, const bversion *v)
 {
     at_code rc;
@@ -691,11 +805,19 @@ static at_code gmi(ctx *c, const benefit *b, const bversion *v)
     rules__values(c->r, "three-month total %s / 3, rounded half up", eur(c, c->total3));
     rules__result_line(c->r, RULES_STEP_INFO, "%s", eur(c, income));
 
+    bool kept;
+    at_cents kept_amount = 0;
+    if ((rc = level_change(c, st, v->level_param, &lv, &kept, &kept_amount)) != AT_OK)
+        return rc;
     rules__step(c->r, "GMI pabalsts: GMI līmeņu summa mīnus ienākumi", "GMI benefit: GMI sum minus income");
     at_cents amount;
     if (!at_cents_sub(sum, income, &amount))
         return overflow(c);
     rules__values(c->r, "%s - %s = %s", eur(c, sum), eur(c, income), eur(c, amount));
+    if (kept) {
+        rules__values(c->r, "; kept at the earlier amount %s", eur(c, kept_amount));
+        amount = kept_amount;
+    }
     if (amount <= 0) {
         rules__result_line(c->r, RULES_STEP_FAIL, "no benefit: income is not below the GMI sum");
         reason(c, "income_not_below_gmi",
@@ -743,6 +865,157 @@ static at_code gmi(ctx *c, const benefit *b, const bversion *v)
     c->r->d.period = st->period;
     c->r->d.payment = (rules_payment)v->payment;
     c->r->d.ekk = v->ekk;
+    return AT_OK;
+}
+
+/* ---- housing benefit (2021 on) */
+
+static const expkind *expense_kind(const bversion *v, const char *kind)
+{
+    for (size_t i = 0; i < v->n_expenses; i++)
+        if (strcmp(v->expenses[i].kind, kind) == 0)
+            return &v->expenses[i];
+    return NULL;
+}
+
+/* The eligible monthly housing expenses: by kind when given (each kind counted or not,
+ * each expense up to its norm when the rule set has one), else the total in full. */
+static at_code housing_expenses(ctx *c, const benefit *b, const bversion *v, at_cents *out)
+{
+    const rules_household *h = c->h;
+    const char *from = rules__benefit_in(c->ten, b->code) == b ? c->ten->name : "national";
+    at_cents sum = 0;
+    rules__step(c->r, "Attiecināmie mājokļa izdevumi mēnesī", "Eligible housing expenses per month");
+    if (h->n_expenses == 0) {
+        if (h->housing_expenses < 0)
+            return bad(c, AT_VALIDATION, "housing_expenses", "housing expenses must not be negative", NULL, NULL);
+        sum = h->housing_expenses;
+        rules__values(c->r, "total %s, not broken down by kind: counted in full (assumption: the documents "
+                            "presented are within the norms)", eur(c, sum));
+    }
+    for (size_t i = 0; i < h->n_expenses; i++) {
+        const rules_expense *e = &h->expenses[i];
+        const expkind *k = expense_kind(v, e->kind);
+        if (!k) {
+            char list[256];
+            size_t o = 0;
+            list[0] = 0;
+            for (size_t j = 0; j < v->n_expenses && o < sizeof list - 32; j++)
+                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", j ? ", " : "", v->expenses[j].kind);
+            at_error_set(c->err, AT_VALIDATION, "expenses.kind", "unknown housing expense kind \"%s\"", e->kind);
+            at_error_hint(c->err, "Use one of: %s.", list);
+            return AT_VALIDATION;
+        }
+        rules__read_raw(c->r, fmt(c, "expense.%s", k->kind), k->counted ? "counted" : "not counted", v->from, v->to,
+                        from, k->source, k->note);
+        at_cents amount = e->amount;
+        if (!k->counted) {
+            rules__values(c->r, "%s%s %s not counted", i ? "; " : "", e->kind, eur(c, amount));
+            continue;
+        }
+        rules__values(c->r, "%s%s %s", i ? "; " : "", e->kind, eur(c, amount));
+        if (k->norm_param) {
+            rules_param_value nv;
+            at_code rc = lookup(c, k->norm_param, &nv);
+            if (rc != AT_OK)
+                return rc;
+            if (amount > nv.value) {
+                rules__values(c->r, " (norm %s)", eur(c, nv.value));
+                amount = nv.value;
+            }
+        }
+        if (!at_cents_add(sum, amount, &sum))
+            return overflow(c);
+    }
+    rules__result_line(c->r, RULES_STEP_INFO, "%s", eur(c, sum));
+    *out = sum;
+    return AT_OK;
+}
+
+/* Housing benefit = K x the household's GMI threshold sum + eligible expenses - household
+ * income (Social Services and Social Assistance Law art. 35), K by household type. */
+static at_code housing(ctx *c, const benefit *b, const bversion *v)
+{
+    rules_decision *d = &c->r->d;
+    at_code rc;
+    rules__step(c->r, "Statuss lēmuma datumā", "Status on the decision date");
+    read_version(c, b, v);
+    const rules_status_record *st = status_on(c, v->status_any, c->on);
+    if (!st) {
+        rules__result_line(c->r, RULES_STEP_FAIL, "no %s status on %s", status_names(c, v->status_any), day(c, c->on));
+        reason(c, "status_missing", "Mājsaimniecībai lēmuma datumā nav vajadzīgā statusa",
+               fmt(c, "The household does not hold %s status on the decision date", status_names(c, v->status_any)));
+    } else {
+        rules__result_line(c->r, RULES_STEP_PASS, "%s %s .. %s", rules_status_name(st->status), day(c, st->period.from),
+                           day(c, st->period.to));
+    }
+    if ((rc = classify(c)) != AT_OK)
+        return rc;
+
+    rules__step(c->r, "GMI sliekšņu summa mājsaimniecībai", "The household's GMI threshold sum");
+    rules_param_value lv;
+    if ((rc = lookup(c, v->level_param, &lv)) != AT_OK)
+        return rc;
+    at_cents sum, others;
+    if (!at_cents_mul(lv.others, (int64_t)c->n - 1, &others) || !at_cents_add(lv.first, others, &sum))
+        return overflow(c);
+    rules__values(c->r, "%zu members: %s + %s x %zu", c->n, eur(c, lv.first), eur(c, lv.others), c->n - 1);
+    rules__result_line(c->r, RULES_STEP_INFO, "%s", eur(c, sum));
+
+    rules__step(c->r, "Koeficients pēc mājsaimniecības veida", "Coefficient by household type");
+    rules_param_value k;
+    if ((rc = typed_lookup(c, v->coefficient_param, &k)) != AT_OK)
+        return rc;
+    at_cents base;
+    if (!at_cents_muldiv(sum, k.value, 10000, AT_ROUND_HALF_UP, &base))
+        return overflow(c);
+    rules__values(c->r, "%s: %lld.%04lld x %s, rounded half up to the cent", rules_household_type_name(c->htype),
+                  (long long)(k.value / 10000), (long long)(k.value % 10000), eur(c, sum));
+    rules__result_line(c->r, RULES_STEP_INFO, "%s", eur(c, base));
+
+    at_cents expenses = 0;
+    if ((rc = housing_expenses(c, b, v, &expenses)) != AT_OK)
+        return rc;
+
+    rules__step(c->r, "Mājsaimniecības vidējie ienākumi mēnesī", "Household average monthly income");
+    at_cents income;
+    if ((rc = avg_household(c, &income)) != AT_OK)
+        return rc;
+    rules__values(c->r, "three-month total %s / 3, rounded half up", eur(c, c->total3));
+    rules__result_line(c->r, RULES_STEP_INFO, "%s", eur(c, income));
+
+    rules__step(c->r, "Mājokļa pabalsts: K x GMI summa + izdevumi - ienākumi",
+                "Housing benefit: K x GMI sum + expenses - income");
+    at_cents amount;
+    if (!at_cents_add(base, expenses, &amount) || !at_cents_sub(amount, income, &amount))
+        return overflow(c);
+    rules__values(c->r, "%s + %s - %s = %s", eur(c, base), eur(c, expenses), eur(c, income), eur(c, amount));
+    if (amount <= 0) {
+        rules__result_line(c->r, RULES_STEP_FAIL, "no benefit: income is not below the housing sum");
+        reason(c, "income_not_below_housing_sum",
+               fmt(c, "Mājsaimniecības ienākumi (%s EUR) nav mazāki par %s EUR", eur(c, income),
+                   eur(c, base + expenses)),
+               fmt(c, "Household income of %s EUR is not below K x GMI sum + expenses, %s EUR", eur(c, income),
+                   eur(c, base + expenses)));
+    } else {
+        rules__result_line(c->r, RULES_STEP_PASS, "%s per month", eur(c, amount));
+    }
+    if (!st || amount <= 0) {
+        d->outcome = RULES_REFUSED;
+        return AT_OK;
+    }
+    d->outcome = RULES_GRANTED;
+    d->has_amount = true;
+    d->amount = amount;
+    d->per = (rules_per)v->per;
+    if (v->period == PERIOD_STATUS)
+        d->period = st->period;
+    else if (v->period == PERIOD_MONTH)
+        d->period = at_month_of(c->on);
+    else
+        d->period.from = d->period.to = c->on;
+    d->payment = (rules_payment)v->payment;
+    d->ekk = v->ekk;
     return AT_OK;
 }
 
@@ -1492,6 +1765,8 @@ at_code rules_decide(const rules_set *s, const rules_household *h, const rules_a
             if (rc == AT_OK) {
                 if (b->kind == KIND_GMI)
                     rc = gmi(&c, b, v);
+                else if (b->kind == KIND_HOUSING)
+                    rc = housing(&c, b, v);
                 else if (b->kind == KIND_COMPOSITE)
                     rc = composite(&c, b, v);
                 else

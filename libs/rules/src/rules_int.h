@@ -78,6 +78,9 @@ typedef struct param {
     rules_unit unit;
     pval *values;
     size_t n;
+    const char **caps;          /* names (with their household-type variants) whose values
+                                   in every scope must not exceed this one's (national) */
+    size_t n_caps;
 } param;
 
 typedef struct itval {
@@ -122,13 +125,21 @@ typedef struct vspec {          /* an amount: fixed, or chosen by bands */
     size_t n;
 } vspec;
 
-enum { MODE_FIXED = 1, MODE_REIMBURSE, MODE_PER_UNIT, MODE_PER_MEMBER, MODE_IN_KIND, MODE_GMI, MODE_COMPOSITE };
+enum { MODE_FIXED = 1, MODE_REIMBURSE, MODE_PER_UNIT, MODE_PER_MEMBER, MODE_IN_KIND, MODE_GMI, MODE_COMPOSITE,
+       MODE_HOUSING };
 enum { BASIS_NONE = 0, BASIS_PER_PERSON, BASIS_SUBJECT, BASIS_HOUSEHOLD };
 enum { COUNT_ANNIVERSARY = 1, COUNT_CALENDAR_YEARS, COUNT_WINDOW };
 enum { SCOPE_HOUSEHOLD = 1, SCOPE_SUBJECT, SCOPE_MEMBER };
 enum { PERIOD_DAY = 1, PERIOD_MONTH, PERIOD_CALENDAR_YEAR, PERIOD_STATUS };
 enum { START_DECISION = 0, START_APPLICATION };
-enum { KIND_CATALOGUE = 1, KIND_GMI, KIND_COMPOSITE };
+enum { KIND_CATALOGUE = 1, KIND_GMI, KIND_COMPOSITE, KIND_HOUSING };
+
+typedef struct expkind {        /* a housing expense kind of a housing benefit version */
+    const char *kind;
+    bool counted;
+    const char *norm_param;     /* NULL = no norm in the rule set: counted in full */
+    const char *source, *note;
+} expkind;
 
 typedef struct bversion {
     at_date from, to;
@@ -168,8 +179,10 @@ typedef struct bversion {
     bool has_start;             /* start given: a calendar-year grant runs from it */
     int payment;                /* rules_payment */
     const char *ekk;
-    const char *level_param;    /* gmi */
+    const char *level_param;    /* gmi, housing */
     const char **components; size_t n_components;
+    const char *coefficient_param;          /* housing: K (ratio, household-type variants) */
+    expkind *expenses; size_t n_expenses;   /* housing: sorted by kind */
 } bversion;
 
 typedef struct benefit {
@@ -221,6 +234,9 @@ at_code rules__lookup(const rules_set *s, const scope *tenant, const char *name,
                       rules_param_value *out, rules__on_read cb, void *cbctx, at_error *err);
 /* The value as text for the explanation ("128.06", "109.00 + 76.00 x (n-1)", "0.8000"). */
 int rules__value_text(const rules_param_value *v, char *buf, size_t n);
+
+/* The household-type variant of a parameter: "NAME.<type name>". */
+#define RULES_N_HTYPES 4
 
 /* Names */
 const char *rules__mflag_name(uint32_t bit);

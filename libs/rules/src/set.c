@@ -219,6 +219,95 @@ static at_code ref_param(const rules_set *s, const scope *sc, const char *what, 
     return AT_OK;
 }
 
+/* Is q the capped name itself or one of its household-type variants ("NAME.<type>")? */
+static bool capped_name(const char *q, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(q, name, n) != 0)
+        return false;
+    if (!q[n])
+        return true;
+    for (int t = RULES_HT_NONE + 1; t <= RULES_HT_OTHER; t++)
+        if (q[n] == '.' && strcmp(q + n + 1, rules_household_type_name(t)) == 0)
+            return true;
+    return false;
+}
+
+static const char *day_text(at_date d, char *buf, size_t n)
+{
+    if (d == AT_DATE_NONE)
+        snprintf(buf, n, "open");
+    else
+        at_date_format(d, buf, n);
+    return buf;
+}
+
+/* The values of q in scope sc must not exceed those of the cap m on any day both are in
+ * force: first against first, others against others (a per-person amount is both). */
+static at_code check_cap(const scope *sc, const param *q, const param *m, at_error *err)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        const pval *qv = &q->values[i];
+        for (size_t j = 0; j < m->n; j++) {
+            const pval *mv = &m->values[j];
+            bool overlap = (qv->to == AT_DATE_NONE || mv->from <= qv->to) && (mv->to == AT_DATE_NONE || qv->from <= mv->to);
+            if (!overlap)
+                continue;
+            char f[16], t[16], a[32], b[32], x[32], y[32];
+            day_text(mv->from, f, sizeof f);
+            day_text(mv->to, t, sizeof t);
+            if (qv->kind == VK_DERIVED) {
+                at_error_set(err, AT_VALIDATION, q->name, "%s.yaml:%d: %s cannot be checked against the national "
+                             "maximum %s", sc->name, qv->line, q->name, m->name);
+                at_error_detail(err, "A derived value is not known when the rule set is loaded, but %s caps it "
+                                     "from %s to %s.", m->name, f, t);
+                at_error_hint(err, "Write the amount of the threshold for these dates.");
+                return AT_VALIDATION;
+            }
+            at_cents qf = qv->kind == VK_SCALE ? qv->first : qv->v, qo = qv->kind == VK_SCALE ? qv->others : qv->v;
+            at_cents mf = mv->kind == VK_SCALE ? mv->first : mv->v, mo = mv->kind == VK_SCALE ? mv->others : mv->v;
+            if (mv->kind == VK_DERIVED || (qf <= mf && qo <= mo))
+                continue;
+            at_cents_format(qf, a, sizeof a);
+            at_cents_format(qo, b, sizeof b);
+            at_cents_format(mf, x, sizeof x);
+            at_cents_format(mo, y, sizeof y);
+            at_error_set(err, AT_VALIDATION, q->name, "%s.yaml:%d: %s exceeds the national maximum %s",
+                         sc->name, qv->line, q->name, m->name);
+            at_error_detail(err, "%s is %s first person / %s each other person; the maximum in force from %s to "
+                                 "%s is %s / %s (%s).", q->name, a, b, f, t, x, y, mv->source);
+            at_error_hint(err, "Lower the municipal threshold to the maximum, or correct its dates.");
+            return AT_VALIDATION;
+        }
+    }
+    return AT_OK;
+}
+
+/* Every parameter capped by a national parameter (caps:) stays within it, in every scope. */
+static at_code check_caps(const rules_set *s, at_error *err)
+{
+    const scope *nat = s->national;
+    for (size_t j = 0; j < nat->n_params; j++) {
+        const param *m = &nat->params[j];
+        for (size_t c = 0; c < m->n_caps; c++)
+            for (size_t i = 0; i < s->n; i++) {
+                const scope *sc = &s->scopes[i];
+                for (size_t k = 0; k < sc->n_params; k++) {
+                    const param *q = &sc->params[k];
+                    if (!capped_name(q->name, m->caps[c]))
+                        continue;
+                    if (q->unit != RULES_UNIT_EUR && q->unit != RULES_UNIT_EUR_SCALE)
+                        return at_error_set(err, AT_VALIDATION, q->name, "%s.yaml: %s is capped by %s but is not "
+                                            "an amount", sc->name, q->name, m->name);
+                    at_code rc = check_cap(sc, q, m, err);
+                    if (rc != AT_OK)
+                        return rc;
+                }
+            }
+    }
+    return AT_OK;
+}
+
 at_code rules__check_set(const rules_set *s, at_error *err)
 {
     const unsigned money = 1u << RULES_UNIT_EUR | 1u << RULES_UNIT_EUR_SCALE;
@@ -249,6 +338,13 @@ at_code rules__check_set(const rules_set *s, at_error *err)
                 if (v->level_param &&
                     (rc = ref_param(s, sc, b->code, v->level_param, 1u << RULES_UNIT_EUR_SCALE, err)) != AT_OK)
                     return rc;
+                if (v->coefficient_param &&
+                    (rc = ref_param(s, sc, b->code, v->coefficient_param, 1u << RULES_UNIT_RATIO, err)) != AT_OK)
+                    return rc;
+                for (size_t m = 0; m < v->n_expenses; m++)
+                    if (v->expenses[m].norm_param &&
+                        (rc = ref_param(s, sc, b->code, v->expenses[m].norm_param, 1u << RULES_UNIT_EUR, err)) != AT_OK)
+                        return rc;
                 for (size_t m = 0; m < v->n_components; m++) {
                     const benefit *cb = rules__benefit_in(sc, v->components[m]);
                     if (!cb)
@@ -261,7 +357,7 @@ at_code rules__check_set(const rules_set *s, at_error *err)
             }
         }
     }
-    return AT_OK;
+    return check_caps(s, err);
 }
 
 /* ---- loading */
