@@ -123,4 +123,7 @@ at_code consume_appeal(void *ctx, es_txn *t, const es_event *ev, at_error *err);
 at_code replay_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code explain_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
 
+/* person_query.c */
+at_code person_statuses_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
+
 #endif
