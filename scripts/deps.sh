@@ -39,7 +39,15 @@ PACKAGES=(
     libjansson-dev libyaml-dev libxml2-dev libxml2-utils
     valgrind
     procps                         # pgrep/ps for the scripts
+    libh2o-dev libargon2-dev       # the web gateway: HTTP on libuv, password hashes
+    wrk                            # bench_gateway
+    chromium nodejs                # the gateway's browser test (playwright-core from npm)
 )
+# npm from Debian, unless the installed nodejs carries its own (NodeSource's does, and
+# Debian's npm would conflict with it)
+if ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(npm)
+fi
 
 check_only=0
 for arg in "$@"; do

@@ -36,6 +36,10 @@ const svc_command intake_commands[] = {
     {"ChangeCase", &atb__v1__change_case__descriptor, case_change, 0},
     {"LogActivity", &atb__v1__log_activity__descriptor, case_log, 0},
     {"GetCaseHistory", &atb__v1__get_case_history__descriptor, case_history, SVC_QUERY},
+    {"ListPersonCases", &atb__v1__list_person_cases__descriptor, lists_person_cases, SVC_QUERY},
+    {"ListHouseholdApplications", &atb__v1__list_household_applications__descriptor, lists_household_applications,
+     SVC_QUERY},
+    {"ListPersonAgreements", &atb__v1__list_person_agreements__descriptor, lists_person_agreements, SVC_QUERY},
 };
 const size_t intake_n_commands = sizeof intake_commands / sizeof intake_commands[0];
 

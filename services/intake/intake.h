@@ -240,4 +240,9 @@ at_code case_change(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code case_log(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code case_history(svc_request *req, ProtobufCMessage **reply, at_error *err);
 
+/* lists.c */
+at_code lists_person_cases(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code lists_household_applications(svc_request *req, ProtobufCMessage **reply, at_error *err);
+at_code lists_person_agreements(svc_request *req, ProtobufCMessage **reply, at_error *err);
+
 #endif

@@ -15,6 +15,7 @@ const svc_command means_commands[] = {
     {"ReplayDecision", &atb__v1__replay_decision__descriptor, replay_handle, SVC_QUERY},
     {"ExplainDecision", &atb__v1__explain_decision__descriptor, explain_handle, SVC_QUERY},
     {"RecalculateAtLevelChange", &atb__v1__recalculate_at_level_change__descriptor, levelchange_handle, 0},
+    {"ListPersonStatuses", &atb__v1__list_person_statuses__descriptor, person_statuses_handle, SVC_QUERY},
 };
 const size_t means_n_commands = sizeof means_commands / sizeof means_commands[0];
 

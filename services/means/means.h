@@ -126,4 +126,7 @@ at_code levelchange_handle(svc_request *req, ProtobufCMessage **reply, at_error 
 at_code replay_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code explain_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
 
+/* person_query.c */
+at_code person_statuses_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
+
 #endif

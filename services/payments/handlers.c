@@ -18,6 +18,7 @@ const svc_command pay_commands[] = {
     {"ListDueOrders", &atb__v1__list_due_orders__descriptor, query_due_handle, SVC_QUERY},
     {"PaymentHistory", &atb__v1__payment_history__descriptor, query_history_handle, SVC_QUERY},
     {"BudgetExecution", &atb__v1__budget_execution__descriptor, query_budget_handle, SVC_QUERY},
+    {"ListBatches", &atb__v1__list_batches__descriptor, batch_list_handle, SVC_QUERY},
 };
 const size_t pay_n_commands = sizeof pay_commands / sizeof pay_commands[0];
 

@@ -88,5 +88,7 @@ at_code cash_paid_handle(svc_request *req, ProtobufCMessage **reply, at_error *e
 at_code query_due_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code query_history_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
 at_code query_budget_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
+/* batch_list.c */
+at_code batch_list_handle(svc_request *req, ProtobufCMessage **reply, at_error *err);
 
 #endif
