@@ -39,6 +39,8 @@ PACKAGES=(
     libjansson-dev libyaml-dev libxml2-dev libxml2-utils
     valgrind
     procps                         # pgrep/ps for the scripts
+    chromium                       # tests/reporting/html opens the HTML report headless
+    libpng-dev                     # ... and checks its screenshot
 )
 
 check_only=0
