@@ -42,6 +42,7 @@ PACKAGES=(
     libh2o-dev libargon2-dev       # the web gateway: HTTP on libuv, password hashes
     wrk                            # bench_gateway
     chromium nodejs                # the gateway's browser test (playwright-core from npm)
+    libpng-dev                     # tests/reporting/html checks its screenshot
 )
 # npm from Debian, unless the installed nodejs carries its own (NodeSource's does, and
 # Debian's npm would conflict with it)

@@ -8,6 +8,7 @@
  * size and SHA-256 against the service's.
  */
 #include "cli.h"
+#include "cli_pain002.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -44,13 +45,19 @@ static const cli_sub subs[] = {
     {"export", pay_export, "payment export BATCH [--out FILE]",
      "Writes the batch's pain.001.001.03 file (stdout unless --out). The same file every\n"
      "time; the first export records it.\n"},
-    {"confirm", pay_confirm, "payment confirm BATCH --report ID [--reject ORDER:REASON ...]",
+    {"confirm", pay_confirm,
+     "payment confirm BATCH --report ID [--reject ORDER:REASON ...]\n"
+     "       payment confirm [BATCH] --file REPORT.xml",
      "Records the bank's status report: every order not rejected was paid. ORDER is the\n"
-     "EndToEndId or the order id, REASON the ISO 20022 code (AC01, AC04, ...).\n"},
+     "EndToEndId or the order id, REASON the ISO 20022 code (AC01, AC04, ...). With --file,\n"
+     "the bank's pain.002.001.03 file (\"-\" = standard input): its OrgnlMsgId names the batch,\n"
+     "its transactions (TxSts RJCT with the reason code) the rejected orders. A file that is\n"
+     "not a final pain.002.001.03 report of one of our batches is refused; nothing is recorded.\n"},
     {"cash", pay_cash, "payment cash ORDER --on YYYY-MM-DD",
      "Records a client's order as paid in cash at the office.\n"},
     {"history", pay_history, "payment history PERSON",
-     "Shows every order of a person and the recovery claims against them.\n"},
+     "Shows every order of a person (with what was kept back for recovery claims) and the\n"
+     "recovery claims against them with what is collected and what is left.\n"},
     {"budget", pay_budget, "payment budget --from YYYY-MM-DD --to YYYY-MM-DD",
      "Budget execution by EKK code and funding source: paid and recovered, from the log.\n"},
 };
@@ -127,16 +134,27 @@ static int print_orders(cli *c, Atb__V1__OrderList *l)
         date_text(o->due, due, sizeof due);
         date_text(o->period_from, f, sizeof f);
         date_text(o->period_to, t, sizeof t);
-        printf("%s  %10s  due %s  %s..%s  %-9s %-12s %s EKK %s %s%s%s\n", o->order_id, a, due, f, t,
+        printf("%s  %10s  due %s  %s..%s  %-9s %-12s %s EKK %s %s%s%s", o->order_id, a, due, f, t,
                name_of(statuses, 6, o->status), name_of(channels, 5, o->channel), o->benefit, o->budget_code,
                name_of(fundings, 4, o->funding), o->reject_reason[0] ? " rejected " : "", o->reject_reason);
+        if (o->offset_cents > 0) {
+            char k[24], sent[24];
+            money(o->offset_cents, k, sizeof k);
+            money(o->amount_cents - o->offset_cents, sent, sizeof sent);
+            printf("  kept back %s for claims, sent %s", k, sent);
+        }
+        printf("\n");
     }
     for (size_t i = 0; i < l->n_recoveries; i++) {
         Atb__V1__RecoveryClaimed *r = l->recoveries[i];
         money(r->amount_cents, a, sizeof a);
         date_text(r->period_from, f, sizeof f);
         date_text(r->period_to, t, sizeof t);
-        printf("claim %s  %10s  %s..%s  grant %s\n", r->claim_id, a, f, t, r->grant);
+        char got[24], left[24];
+        money(r->collected_cents, got, sizeof got);
+        money(r->amount_cents - r->collected_cents, left, sizeof left);
+        printf("claim %s  %10s  %s..%s  grant %s  collected %s  balance %s\n", r->claim_id, a, f, t, r->grant, got,
+               left);
     }
     money(l->total_cents, a, sizeof a);
     printf("%zu orders, %s\n", l->n_orders, a);
@@ -350,13 +368,37 @@ static int pay_export(cli *c, const cli_sub *s, int argc, char **argv)
     return rc;
 }
 
+/* ImportConfirmation from the bank's pain.002 file. */
+static int confirm_file(cli *c, const cli_sub *s, const char *file, const char *batch)
+{
+    Atb__V1__ImportConfirmation cmd = ATB__V1__IMPORT_CONFIRMATION__INIT;
+    cli_pain002 p;
+    int rc = cli_pain002_load(s, file, batch, &cmd, &p);
+    if (rc == CLI_NEXT) {
+        Atb__V1__CommandMeta meta;
+        char id[37];
+        meta_of(c, &meta, id);
+        cmd.meta = &meta;
+        Atb__V1__BatchReply *r = NULL;
+        rc = call(c, "cmd", "ImportConfirmation", &cmd.base, &atb__v1__batch_reply__descriptor,
+                  (ProtobufCMessage **)&r);
+        if (rc == CLI_OK)
+            rc = print_batch(c, r, "confirmed batch");
+        protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
+    }
+    cli_pain002_free(&p);
+    return rc;
+}
+
 static int pay_confirm(cli *c, const cli_sub *s, int argc, char **argv)
 {
     static const struct option opts[] = {{"report", required_argument, 0, 'r'},
-                                         {"reject", required_argument, 0, 'x'}, CLI_COMMON_OPTIONS};
+                                         {"reject", required_argument, 0, 'x'},
+                                         {"file", required_argument, 0, 'f'}, CLI_COMMON_OPTIONS};
     Atb__V1__ImportConfirmation cmd = ATB__V1__IMPORT_CONFIRMATION__INIT;
     cli_bare b = {0};
     cli_list rejects = {0};
+    const char *file = NULL;
     int o, rc = CLI_NEXT;
     optind = 0;
     while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
@@ -364,13 +406,21 @@ static int pay_confirm(cli *c, const cli_sub *s, int argc, char **argv)
         case 1: rc = cli_bare_word(s, &b, b.last, optarg, 1); break;
         case 'r': cmd.report_id = optarg; break;
         case 'x': rc = cli_list_opt(s, &b, &rejects, optarg); break;
+        case 'f': file = optarg; break;
         default: rc = cli_option(c, s, o, optarg); break;
         }
     }
     if (rc != CLI_NEXT)
         return rc;
+    if (file) {
+        bool mixed = *cmd.report_id || rejects.n;
+        free(rejects.items);
+        if (mixed)
+            return cli_usage_error(s, "--file gives the report id and the rejections itself");
+        return confirm_file(c, s, file, b.n ? b.pos[0] : NULL);
+    }
     if (b.n != 1 || !*cmd.report_id)
-        return cli_usage_error(s, "needs the batch id and --report");
+        return cli_usage_error(s, "needs the batch id and --report, or --file");
     Atb__V1__OrderResult *res = calloc(rejects.n + 1, sizeof *res);
     Atb__V1__OrderResult **rp = calloc(rejects.n + 1, sizeof *rp);
     for (size_t i = 0; rc == CLI_NEXT && i < rejects.n; i++) {

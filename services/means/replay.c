@@ -93,13 +93,50 @@ static void date_text(const Atb__V1__Date *d, char *buf, size_t n)
         snprintf(buf, n, "%04d-%02d-%02d", (int)d->year, (int)d->month, (int)d->day);
 }
 
+/* Equal as date_text would print them: NULL and all-zero are the same "-". */
+static bool date_same(const Atb__V1__Date *x, const Atb__V1__Date *y)
+{
+    bool nx = !x || (x->year == 0 && x->month == 0 && x->day == 0);
+    bool ny = !y || (y->year == 0 && y->month == 0 && y->day == 0);
+    if (nx || ny)
+        return nx == ny;
+    return x->year == y->year && x->month == y->month && x->day == y->day;
+}
+
+/* Dates are compared as numbers and printed only when they differ: a decision has a few
+ * hundred of them (every parameter read has two), and printing each was a tenth of the
+ * audit's time. */
 static bool date_differ(cmp *c, const char *where, int step, const Atb__V1__ExplanationStep *st, const char *field,
                         const Atb__V1__Date *recorded, const Atb__V1__Date *replayed)
 {
+    if (date_same(recorded, replayed))
+        return false;
     char r1[16], r2[16];
     date_text(recorded, r1, sizeof r1);
     date_text(replayed, r2, sizeof r2);
     return str_differ(c, where, step, st, field, r1, r2);
+}
+
+/* The i-th parameter read of step no. The field's name ("reads.3.value") is printed only
+ * when it differs: a decision has hundreds of reads, and naming each field up front cost
+ * more than comparing it. */
+static bool read_differ(cmp *c, int no, const Atb__V1__ExplanationStep *r, size_t i, const Atb__V1__ParameterRead *x,
+                        const Atb__V1__ParameterRead *y)
+{
+    if (strcmp(s_or(x->name), s_or(y->name)) == 0 && strcmp(s_or(x->value), s_or(y->value)) == 0 &&
+        date_same(x->from, y->from) && date_same(x->to, y->to) && strcmp(s_or(x->scope), s_or(y->scope)) == 0 &&
+        strcmp(s_or(x->source), s_or(y->source)) == 0 && strcmp(s_or(x->note), s_or(y->note)) == 0)
+        return false;
+    char f[64];
+#define FIELD(name) (snprintf(f, sizeof f, "reads.%zu." name, i + 1), f)
+    return str_differ(c, "step", no, r, FIELD("name"), x->name, y->name) ||
+           str_differ(c, "step", no, r, FIELD("value"), x->value, y->value) ||
+           date_differ(c, "step", no, r, FIELD("from"), x->from, y->from) ||
+           date_differ(c, "step", no, r, FIELD("to"), x->to, y->to) ||
+           str_differ(c, "step", no, r, FIELD("scope"), x->scope, y->scope) ||
+           str_differ(c, "step", no, r, FIELD("source"), x->source, y->source) ||
+           str_differ(c, "step", no, r, FIELD("note"), x->note, y->note);
+#undef FIELD
 }
 
 static bool step_differ(cmp *c, int no, const Atb__V1__ExplanationStep *r, const Atb__V1__ExplanationStep *p)
@@ -111,20 +148,9 @@ static bool step_differ(cmp *c, int no, const Atb__V1__ExplanationStep *r, const
         int_differ(c, "step", no, r, "outcome", r->outcome, p->outcome))
         return true;
     size_t n = r->n_reads < p->n_reads ? r->n_reads : p->n_reads;
-    for (size_t i = 0; i < n; i++) {
-        const Atb__V1__ParameterRead *x = r->reads[i], *y = p->reads[i];
-        char f[64];
-#define FIELD(name) (snprintf(f, sizeof f, "reads.%zu." name, i + 1), f)
-        if (str_differ(c, "step", no, r, FIELD("name"), x->name, y->name) ||
-            str_differ(c, "step", no, r, FIELD("value"), x->value, y->value) ||
-            date_differ(c, "step", no, r, FIELD("from"), x->from, y->from) ||
-            date_differ(c, "step", no, r, FIELD("to"), x->to, y->to) ||
-            str_differ(c, "step", no, r, FIELD("scope"), x->scope, y->scope) ||
-            str_differ(c, "step", no, r, FIELD("source"), x->source, y->source) ||
-            str_differ(c, "step", no, r, FIELD("note"), x->note, y->note))
+    for (size_t i = 0; i < n; i++)
+        if (read_differ(c, no, r, i, r->reads[i], p->reads[i]))
             return true;
-#undef FIELD
-    }
     return int_differ(c, "step", no, r, "reads", (int64_t)r->n_reads, (int64_t)p->n_reads);
 }
 

@@ -6,14 +6,18 @@
  *  - CreateBatch moves due orders from "scheduled" to "batched" under their row locks, in
  *    the transaction that appends BatchCreated: a crash before the commit leaves every
  *    order scheduled and no batch; after it, every order is in exactly one batch. The
- *    batch id is derived from the command id, so a retry finds its batch.
+ *    batch id is derived from the command id, so a retry finds its batch. Open recovery
+ *    claims are collected in the same transaction (offset.c): the file and the control
+ *    sum carry amount - offset.
  *  - ExportBatch renders the file once, stores it with its SHA-256 and appends
  *    BatchExported (command id derived from the batch id); every later export returns the
  *    stored bytes and appends nothing. The file's MsgId and EndToEndIds are derived from
  *    the batch and order ids, so a bank that has seen the file refuses it again.
  *  - ImportConfirmation moves "batched" orders of the batch to "paid" or "rejected" once:
  *    the batch records the report id, and a second import of the same report changes
- *    nothing. A paid order is final (a trigger of the schema refuses any change).
+ *    nothing. A paid order is final (a trigger of the schema refuses any change). A
+ *    report read from the bank's pain.002 file (pain002.c, by the client) names the file
+ *    it answers (original_message_id): another batch's file is refused.
  *  - A rejected order waits for a corrected account (payee.c) and goes into a new batch
  *    with the same order id.
  */
@@ -118,7 +122,8 @@ static at_code create_in(svc_request *req, es_txn *t, at_date due, at_date exec,
     PGresult *q = NULL;
     if (c == AT_OK)
         c = pay_sql(t,
-                    "SELECT o.order_id, o.amount_cents FROM payments.orders o JOIN payments.payees p ON p.tenant = "
+                    "SELECT o.order_id, o.amount_cents, o.payee, o.benefit, o.offset_cents FROM payments.orders o "
+                    "JOIN payments.payees p ON p.tenant = "
                     "o.tenant AND p.payee = o.payee WHERE o.tenant = $1 AND o.status = 'scheduled' AND o.due <= $2 "
                     "AND o.channel <> 'cash' ORDER BY o.due, o.order_id LIMIT $3 FOR UPDATE OF o",
                     3, p, &q, err);
@@ -132,9 +137,28 @@ static at_code create_in(svc_request *req, es_txn *t, at_date due, at_date exec,
         at_error_hint(err, "ListDueOrders shows the orders that wait, also those without an account.");
         return AT_NOT_FOUND;
     }
+    /* recovery claims are collected first: the file and its control sum carry what is sent */
+    pay_batch_order *bo = at_arena_alloc(req->arena, (size_t)n * sizeof *bo);
+    if (!bo) {
+        PQclear(q);
+        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        bo[i] = (pay_batch_order){.order_id = PQgetvalue(q, i, 0),
+                                  .amount = strtoll(PQgetvalue(q, i, 1), NULL, 10),
+                                  .payee = PQgetvalue(q, i, 2),
+                                  .benefit = PQgetvalue(q, i, 3),
+                                  .offset = strtoll(PQgetvalue(q, i, 4), NULL, 10)};
+    Atb__V1__RecoveryCollected **col = NULL;
+    size_t n_col = 0;
+    c = offset_collect(t, req->tenant, batch_id, exec, bo, (size_t)n, req->arena, &col, &n_col, err);
+    if (c != AT_OK) {
+        PQclear(q);
+        return c;
+    }
     at_cents sum = 0;
     for (int i = 0; i < n; i++)
-        sum += strtoll(PQgetvalue(q, i, 1), NULL, 10);
+        sum += bo[i].amount - bo[i].offset;
     char cnt[16], total[24];
     snprintf(cnt, sizeof cnt, "%d", n);
     snprintf(total, sizeof total, "%lld", (long long)sum);
@@ -176,15 +200,19 @@ static at_code create_in(svc_request *req, es_txn *t, at_date due, at_date exec,
     PQclear(q);
     ev.control_sum_cents = sum;
     ev.count = n;
-    es_event_in e1;
+    es_event_in *evs = at_arena_alloc(req->arena, (n_col + 1) * sizeof *evs);
     es_append_res res;
     char stream[80];
     stream_of(batch_id, stream, sizeof stream);
+    if (c == AT_OK && !evs)
+        c = at_error_set(err, AT_INTERNAL, NULL, "out of memory");
     if (c == AT_OK)
-        c = svc_pack(req->arena, &ev.base, "BatchCreated", &e1, err);
+        c = svc_pack(req->arena, &ev.base, "BatchCreated", &evs[0], err);
+    for (size_t i = 0; c == AT_OK && i < n_col; i++)
+        c = svc_pack(req->arena, &col[i]->base, "RecoveryCollected", &evs[i + 1], err);
     if (c == AT_OK)
         c = pay_append(t, req->tenant, stream, ES_VERSION_NONE, req->command_id, NULL, req->correlation_id,
-                       req->actor, &e1, 1, &res, err);
+                       req->actor, evs, n_col + 1, &res, err);
     if (c == AT_OK && res.duplicate)
         return at_error_set(err, AT_CONFLICT, NULL, "command id %s made another batch", req->command_id);
     r->count = n;
@@ -287,8 +315,10 @@ static at_code render(svc_request *req, es_txn *t, const char *batch_id, const b
         return AT_VALIDATION;
     }
     c = pay_sql(t,
-                "SELECT o.order_id, o.amount_cents, coalesce(p.name, ''), coalesce(p.iban, ''), coalesce(p.bic, ''), "
-                "o.benefit || ' ' || o.budget_code || ' ' || o.slot_from || '..' || o.slot_to FROM "
+                "SELECT o.order_id, o.amount_cents - o.offset_cents, coalesce(p.name, ''), coalesce(p.iban, ''), "
+                "coalesce(p.bic, ''), o.benefit || ' ' || o.budget_code || ' ' || o.slot_from || '..' || o.slot_to || "
+                "CASE WHEN o.offset_cents > 0 THEN ' ieturets ' || to_char(o.offset_cents / 100.0, 'FM9999999990.00') "
+                "ELSE '' END FROM "
                 "payments.batch_orders bo JOIN payments.orders o USING (order_id) LEFT JOIN payments.payees p ON "
                 "p.tenant = o.tenant AND p.payee = o.payee WHERE bo.batch_id = $2 AND o.tenant = $1 ORDER BY "
                 "o.order_id",
@@ -515,6 +545,18 @@ static at_code confirm_in(svc_request *req, es_txn *t, Atb__V1__ImportConfirmati
                            "new batch after its account is corrected.");
         return AT_CONFLICT;
     }
+    char msg_id[36];
+    pay_msg_id_of_batch(m->batch_id, msg_id);
+    if (m->original_message_id && *m->original_message_id && strcmp(m->original_message_id, msg_id) != 0) {
+        at_error_set(err, AT_VALIDATION, "original_message_id", "the report is about file %.35s, not batch %s",
+                     m->original_message_id, m->batch_id);
+        at_error_detail(err, "Batch %s was sent as file %s; the report answers another file.", m->batch_id, msg_id);
+        at_error_hint(err, "Import the report with the batch its OrgnlMsgId names.");
+        return AT_VALIDATION;
+    }
+    if (m->reject_all && !reason_ok(m->reject_all_reason))
+        return at_error_set(err, AT_VALIDATION, "reject_all_reason",
+                            "a rejected file needs an ISO 20022 reason code such as AM04");
     if (!b.exported) {
         at_error_set(err, AT_CONFLICT, "batch_id", "batch %s was never exported", m->batch_id);
         at_error_hint(err, "ExportBatch first; the bank can only confirm a file it was given.");
@@ -523,8 +565,10 @@ static at_code confirm_in(svc_request *req, es_txn *t, Atb__V1__ImportConfirmati
     Atb__V1__BatchConfirmed ev = ATB__V1__BATCH_CONFIRMED__INIT;
     ev.batch_id = m->batch_id;
     ev.report_id = m->report_id;
-    ev.rejected = at_arena_alloc(req->arena, (m->n_results + 1) * sizeof(char *));
-    ev.reasons = at_arena_alloc(req->arena, (m->n_results + 1) * sizeof(char *));
+    /* a rejected file rejects every order of the batch */
+    size_t most = m->reject_all ? (size_t)b.count + m->n_results : m->n_results;
+    ev.rejected = at_arena_alloc(req->arena, (most + 1) * sizeof(char *));
+    ev.reasons = at_arena_alloc(req->arena, (most + 1) * sizeof(char *));
     if (!ev.rejected || !ev.reasons)
         return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
     for (size_t i = 0; i < m->n_results; i++) {
@@ -564,6 +608,19 @@ static at_code confirm_in(svc_request *req, es_txn *t, Atb__V1__ImportConfirmati
     snprintf(exec, sizeof exec, "%s", b.exec);
     const char *p[2] = {m->batch_id, exec};
     PGresult *q;
+    if (m->reject_all) {
+        const char *u[2] = {m->batch_id, m->reject_all_reason};
+        if ((c = pay_sql(t,
+                         "UPDATE payments.orders SET status = 'rejected', reject_reason = $2 WHERE batch_id = $1 AND "
+                         "status = 'batched' RETURNING order_id",
+                         2, u, &q, err)) != AT_OK)
+            return c;
+        for (int i = 0; i < PQntuples(q); i++) {
+            ev.rejected[ev.n_rejected++] = at_arena_strdup(req->arena, PQgetvalue(q, i, 0));
+            ev.reasons[ev.n_reasons++] = m->reject_all_reason;
+        }
+        PQclear(q);
+    }
     if ((c = pay_sql(t,
                      "UPDATE payments.orders SET status = 'paid', paid_on = $2 WHERE batch_id = $1 AND status = "
                      "'batched' RETURNING order_id, amount_cents",

@@ -1,7 +1,8 @@
 /*
  * pay_core.h -- the pure parts of payments, linkable without the service runtime (tests,
- * benchmarks): payment schedules from a grant's terms, and the ISO 20022 pain.001.001.03
- * credit-transfer file with its structural check.
+ * benchmarks, the command line): payment schedules from a grant's terms, the ISO 20022
+ * pain.001.001.03 credit-transfer file with its structural check, and the bank's
+ * pain.002.001.03 status report.
  *
  * Everything here is pure and thread-safe; nothing touches the database or the clock.
  */
@@ -85,5 +86,44 @@ at_code pay_pain001_render(const pay_batch_file *f, at_buf *out, at_error *err);
  * PmtInf. *count and *sum (may be NULL) get the totals. Parsed with libxml2 (no network,
  * no entities). Errors: AT_VALIDATION naming the element (field = its path). */
 at_code pay_pain001_check(const char *xml, size_t len, int64_t *count, at_cents *sum, at_error *err);
+
+/* ---- pain.002.001.03 (the bank's Customer Payment Status Report) ---------------------- */
+
+#define PAY_ID_MAX 35   /* Max35Text: MsgId, OrgnlMsgId, OrgnlEndToEndId */
+
+typedef struct pay_status_tx {
+    char end_to_end_id[PAY_ID_MAX + 1];   /* OrgnlEndToEndId as the report writes it */
+    bool rejected;                        /* TxSts RJCT */
+    char reason[5];                       /* StsRsnInf/Rsn/Cd (or Prtry) of a rejection */
+} pay_status_tx;
+
+typedef struct pay_status_report {
+    char msg_id[PAY_ID_MAX + 1];          /* GrpHdr/MsgId: the report's own id */
+    char orig_msg_id[PAY_ID_MAX + 1];     /* OrgnlGrpInfAndSts/OrgnlMsgId: the file it is about */
+    char group_status[5];                 /* GrpSts, "" when the report gives none */
+    bool reject_all;                      /* GrpSts RJCT, or a PmtInfSts RJCT without transactions */
+    char reject_all_reason[5];
+    pay_status_tx *txs;                   /* malloc'd: pay_pain002_free */
+    size_t n_txs;
+} pay_status_report;
+
+/* Read a pain.002.001.03 report: GrpHdr/MsgId, OrgnlGrpInfAndSts (OrgnlMsgId, OrgnlMsgNmId,
+ * GrpSts, StsRsnInf) and each OrgnlPmtInfAndSts/TxInfAndSts (OrgnlEndToEndId, TxSts,
+ * StsRsnInf/Rsn/Cd). A transaction without TxSts has its payment information's or group's
+ * status. Executed: ACSC, ACCP, ACSP, ACWC. Rejected: RJCT, with its reason code, NARR when
+ * the bank gives none. A status that is not final (RCVD, PDNG, ACTC) is refused: the bank
+ * sends a final report later. Parsed with libxml2 (no network, no entities).
+ * Errors, all AT_VALIDATION with the element's path as the field: not well-formed XML,
+ * another namespace or message version, a report on another message than pain.001.001.03,
+ * a missing or too long id, an unknown or not final status, an end-to-end id twice,
+ * an accepted transaction in a rejected group. On error *out is empty. */
+at_code pay_pain002_parse(const char *xml, size_t len, pay_status_report *out, at_error *err);
+void pay_pain002_free(pay_status_report *r);
+
+/* The batch id a pain.001 MsgId of this system names ("ATB" + its 32 hex digits) into
+ * out[37]; false for any other id. */
+bool pay_batch_of_msg_id(const char *msg_id, char out[37]);
+/* The MsgId of a batch's pain.001 file into out[36]. */
+void pay_msg_id_of_batch(const char *batch_id, char out[36]);
 
 #endif

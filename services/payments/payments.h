@@ -74,6 +74,23 @@ at_code ledger_apply(es_txn *t, const pay_terms_in *in, const es_event *source, 
 /* True if the grant has a row (it was granted with money once). */
 at_code ledger_grant_exists(es_txn *t, const char *grant, bool *exists, at_error *err);
 
+/* offset.c: recovery claims collected from the orders of a new batch. */
+
+typedef struct pay_batch_order {
+    const char *order_id, *payee, *benefit;
+    at_cents amount;    /* what the order pays (the ledger's figure) */
+    at_cents offset;    /* in: kept back when first batched; out: also what was kept now */
+} pay_batch_order;
+
+/* Inside the transaction that makes batch batch_id: keep back, from each order that has
+ * kept nothing yet, at most the benefit's share (payments.offset_share) for the open
+ * recovery claims against the same payee under the same benefit, oldest claim first;
+ * record each collection and set the orders' offset_cents. *evs (n_evs) get one
+ * RecoveryCollected each, for the append of BatchCreated (at most ES_MAX_EVENTS - 1: the
+ * rest waits for a later batch). Errors: AT_UNAVAILABLE, AT_INTERNAL. */
+at_code offset_collect(es_txn *t, const char *tenant, const char *batch_id, at_date on, pay_batch_order *orders,
+                       size_t n, at_arena *a, Atb__V1__RecoveryCollected ***evs, size_t *n_evs, at_error *err);
+
 /* consume.c */
 at_code consume_decision(void *ctx, es_txn *t, const es_event *ev, at_error *err);
 at_code consume_charge(void *ctx, es_txn *t, const es_event *ev, at_error *err);

@@ -23,7 +23,7 @@ static Atb__V1__OrderList *new_list(svc_request *req)
 
 #define ORDER_COLUMNS                                                                                              \
     "order_id, grant_key, person, coalesce(payee, ''), channel, amount_cents, due, slot_from, slot_to, benefit, " \
-    "budget_code, funding, status, coalesce(batch_id::text, ''), coalesce(reject_reason, '')"
+    "budget_code, funding, status, coalesce(batch_id::text, ''), coalesce(reject_reason, ''), offset_cents"
 
 static at_code fill_orders(svc_request *req, PGresult *r, Atb__V1__OrderList *l, at_error *err)
 {
@@ -50,6 +50,7 @@ static at_code fill_orders(svc_request *req, PGresult *r, Atb__V1__OrderList *l,
         o[i].status = pay_status_of(PQgetvalue(r, k, 12));
         o[i].batch_id = PQgetvalue(r, k, 13);
         o[i].reject_reason = PQgetvalue(r, k, 14);
+        o[i].offset_cents = strtoll(PQgetvalue(r, k, 15), NULL, 10);
         l->orders[i] = &o[i];
         if (o[i].status != ATB__V1__ORDER_STATUS__ORDER_STATUS_CANCELLED)
             l->total_cents += o[i].amount_cents;
@@ -120,8 +121,11 @@ at_code query_history_handle(svc_request *req, ProtobufCMessage **reply, at_erro
                         3, p, &r, err)) != AT_OK)
         return c;
     if ((c = read_query(req,
-                        "SELECT claim_id, grant_key, amount_cents, slot_from, slot_to, budget_code, funding FROM "
-                        "payments.recoveries WHERE tenant = $1 AND person = $2 ORDER BY slot_from LIMIT $3",
+                        "SELECT r.claim_id, r.grant_key, r.amount_cents, r.slot_from, r.slot_to, r.budget_code, "
+                        "r.funding, coalesce((SELECT sum(c.amount_cents) FROM payments.collections c JOIN "
+                        "payments.orders o USING (order_id) WHERE c.claim_id = r.claim_id AND o.status <> "
+                        "'cancelled'), 0) FROM payments.recoveries r WHERE r.tenant = $1 AND r.person = $2 "
+                        "ORDER BY r.slot_from LIMIT $3",
                         3, p, &rc, err)) != AT_OK) {
         PQclear(r);
         return c;
@@ -152,6 +156,7 @@ at_code query_history_handle(svc_request *req, ProtobufCMessage **reply, at_erro
             v[i].period_to = svc_date_out(req->arena, pay_date_parse(PQgetvalue(rc, k, 4)));
             v[i].budget_code = at_arena_strdup(req->arena, PQgetvalue(rc, k, 5));
             v[i].funding = pay_funding_of(PQgetvalue(rc, k, 6));
+            v[i].collected_cents = strtoll(PQgetvalue(rc, k, 7), NULL, 10);
             l->recoveries[i] = &v[i];
         }
         l->n_recoveries = n;

@@ -4,7 +4,11 @@
  * reporting.decisions: one row per decision of means testing (tenant, application, ask
  * index) with its current result; a DecisionOverridden replaces the result and keeps the
  * result first decided in the original_* columns. reporting.applications: one row per
- * application with its received date, legal deadline, whether it was decided and appealed.
+ * application with its received date, legal deadline, applicant and social worker, whether
+ * it was decided and appealed.
+ * reporting.decision_results: every result of a decision, the first and each override, at
+ * its position; with the application's fact positions (received_position,
+ * first_decided_position, appealed_position) they give the figures "as known on" a date.
  *
  * Invariants:
  *  - each row is written in the consumer's transaction, which also moves its checkpoint
@@ -41,25 +45,6 @@ static at_code malformed(const es_event *ev, const char *why, at_error *err)
     at_error_set(err, AT_MALFORMED, NULL, "cannot project %s at position %lld", ev->type, (long long)ev->position);
     at_error_detail(err, "%s", why);
     return AT_MALFORMED;
-}
-
-/* Run one statement; a failure as persons.c classes it: bad data (SQLSTATE class 22) is
- * the event's fault and never succeeds, anything else may on a retry. */
-static at_code exec(es_txn *txn, const es_event *ev, const char *table, const char *sql, int n,
-                    const char *const *params, at_error *err)
-{
-    PGresult *r = PQexecParams(es_txn_conn(txn), sql, n, NULL, params, NULL, NULL, 0);
-    at_code code = AT_OK;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        bool data = state && strncmp(state, "22", 2) == 0;
-        code = data ? AT_MALFORMED : AT_UNAVAILABLE;
-        at_error_set(err, code, NULL, "%s write %s", data ? "cannot" : "could not", table);
-        at_error_detail(err, "Event at position %lld: PostgreSQL said: %.250s (SQLSTATE %s).",
-                        (long long)ev->position, PQresultErrorMessage(r), state ? state : "none");
-    }
-    PQclear(r);
-    return code;
 }
 
 /* The household's member keys as a PostgreSQL array literal, malloc'd; NULL when out of
@@ -102,6 +87,17 @@ static const ProtobufCMessageDescriptor *decision_type(const char *type)
     return NULL;
 }
 
+/* A row of reporting.decision_results: tenant, application id, ask index, position, outcome,
+ * status, period from, to, has amount, amount, per, budget code. */
+static at_code result_insert(es_txn *txn, const es_event *ev, const char *const p[12], at_error *err)
+{
+    return rep_exec(txn, ev, "reporting.decision_results",
+                "INSERT INTO reporting.decision_results (tenant, application_id, ask_index, position, outcome, "
+                "status, period_from, period_to, has_amount, amount_cents, per, budget_code) VALUES "
+                "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                12, p, err);
+}
+
 static at_code project_decision(es_txn *txn, const es_event *ev, const ProtobufCMessageDescriptor *desc,
                                 at_error *err)
 {
@@ -138,7 +134,7 @@ static at_code project_decision(es_txn *txn, const es_event *ev, const ProtobufC
                               status, date_text(r->period_from, from), date_text(r->period_to, to),
                               r->has_amount ? "true" : "false", amount, per, r->budget_code,
                               h ? h->id : "", count, members, date_text(d->input->decision_date, on), pos};
-    at_code code = exec(txn, ev, "reporting.decisions",
+    at_code code = rep_exec(txn, ev, "reporting.decisions",
                         "INSERT INTO reporting.decisions (tenant, application_id, ask_index, event_type, ask, "
                         "benefit, outcome, status, period_from, period_to, has_amount, amount_cents, per, "
                         "budget_code, household_id, member_count, members, decided_on, position) VALUES "
@@ -146,6 +142,10 @@ static at_code project_decision(es_txn *txn, const es_event *ev, const ProtobufC
                         "ON CONFLICT (tenant, application_id, ask_index) DO NOTHING",
                         19, params, err);
     free(members);
+    const char *res[12] = {ev->tenant, d->application_id, ask_index, pos, outcome, status, params[8], params[9],
+                           params[10], amount, per, r->budget_code};
+    if (code == AT_OK)
+        code = result_insert(txn, ev, res, err);
     protobuf_c_message_free_unpacked(m, NULL);
     return code;
 }
@@ -176,7 +176,7 @@ static at_code project_override(es_txn *txn, const es_event *ev, at_error *err)
     /* The right-hand sides read the row before the update: the first override moves the
      * decided result into original_*, a later one leaves them. An override already applied
      * (a replay) matches no row. */
-    at_code code = exec(txn, ev, "reporting.decisions",
+    at_code code = rep_exec(txn, ev, "reporting.decisions",
                         "UPDATE reporting.decisions SET "
                         "original_outcome = CASE WHEN overridden_position IS NULL THEN outcome ELSE original_outcome END, "
                         "original_status = CASE WHEN overridden_position IS NULL THEN status ELSE original_status END, "
@@ -192,6 +192,10 @@ static at_code project_override(es_txn *txn, const es_event *ev, at_error *err)
                         "WHERE tenant = $1 AND application_id = $2 AND ask_index = $3 "
                         "AND coalesce(overridden_position, 0) < $12",
                         12, params, err);
+    const char *res[12] = {ev->tenant, o->application_id, ask_index, pos, outcome, status, params[5], params[6],
+                           params[7], amount, per, r->budget_code};
+    if (code == AT_OK)
+        code = result_insert(txn, ev, res, err);
     atb__v1__decision_overridden__free_unpacked(o, NULL);
     return code;
 }
@@ -217,12 +221,13 @@ static at_code project_received(es_txn *txn, const es_event *ev, at_error *err)
     }
     char received[16], deadline[16], pos[24];
     snprintf(pos, sizeof pos, "%lld", (long long)ev->position);
-    const char *params[5] = {ev->tenant, a->application_id, date_text(a->received, received),
-                             date_text(a->deadline, deadline), pos};
-    at_code code = exec(txn, ev, "reporting.applications",
-                        "INSERT INTO reporting.applications (tenant, application_id, received, deadline, position) "
-                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, application_id) DO NOTHING",
-                        5, params, err);
+    const char *params[7] = {ev->tenant, a->application_id, date_text(a->received, received),
+                             date_text(a->deadline, deadline), pos, a->applicant, a->social_worker};
+    at_code code = rep_exec(txn, ev, "reporting.applications",
+                        "INSERT INTO reporting.applications (tenant, application_id, received, deadline, position, "
+                        "received_position, applicant, social_worker) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) "
+                        "ON CONFLICT (tenant, application_id) DO NOTHING",
+                        7, params, err);
     atb__v1__application_received__free_unpacked(a, NULL);
     return code;
 }
@@ -255,10 +260,12 @@ static at_code project_mark(es_txn *txn, const es_event *ev, bool decided, at_er
     char pos[24];
     snprintf(pos, sizeof pos, "%lld", (long long)ev->position);
     const char *params[3] = {ev->tenant, id, pos};
-    at_code code = exec(txn, ev, "reporting.applications",
-                        decided ? "UPDATE reporting.applications SET decided_position = $3, position = $3 "
+    at_code code = rep_exec(txn, ev, "reporting.applications",
+                        decided ? "UPDATE reporting.applications SET decided_position = $3, position = $3, "
+                                  "first_decided_position = coalesce(first_decided_position, $3) "
                                   "WHERE tenant = $1 AND application_id = $2 AND position < $3"
-                                : "UPDATE reporting.applications SET appealed = true, position = $3 "
+                                : "UPDATE reporting.applications SET appealed = true, position = $3, "
+                                  "appealed_position = coalesce(appealed_position, $3) "
                                   "WHERE tenant = $1 AND application_id = $2 AND position < $3",
                         3, params, err);
     return code;

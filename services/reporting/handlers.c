@@ -17,17 +17,31 @@
 static const char *const categories_person[] = {"person"};
 static const char *const categories_decision[] = {"decision"};
 static const char *const categories_application[] = {"application"};
+static const char *const categories_placement[] = {"placement"};
+static const char *const categories_request[] = {"request"};
+static const char *const categories_payments[] = {"paygrant", "paybatch", "paycash"};
+static const char *const categories_appeal[] = {"appeal"};
+static const char *const categories_catalogue[] = {"catalogue"};
 
 const svc_consumer reporting_consumers[] = {
     {PERSONS_CONSUMER, categories_person, 1, persons_project, NULL},
     {DECISIONS_CONSUMER, categories_decision, 1, decisions_project, NULL},
     {APPLICATIONS_CONSUMER, categories_application, 1, applications_project, NULL},
+    {PLACEMENTS_CONSUMER, categories_placement, 1, placements_project, NULL},
+    {REQUESTS_CONSUMER, categories_request, 1, requests_project, NULL},
+    {PAYMENTS_CONSUMER, categories_payments, 3, payments_project, NULL},
+    {APPEALS_CONSUMER, categories_appeal, 1, appeals_project, NULL},
+    {UNITS_CONSUMER, categories_catalogue, 1, units_project, NULL},
 };
 const size_t reporting_n_consumers = sizeof reporting_consumers / sizeof reporting_consumers[0];
 
 const svc_command reporting_commands[] = {
     {"CountPersons", &atb__v1__count_persons__descriptor, persons_count, SVC_QUERY},
     {"AssistanceReport", &atb__v1__assistance_report__descriptor, assistance_report, SVC_QUERY},
+    {"ServicesReport", &atb__v1__services_report__descriptor, services_report, SVC_QUERY},
+    {"BudgetExecutionReport", &atb__v1__budget_execution_report__descriptor, budget_report, SVC_QUERY},
+    {"IndicatorsReport", &atb__v1__indicators_report__descriptor, indicators_report, SVC_QUERY},
+    {"MinistryReport", &atb__v1__ministry_report__descriptor, ministry_report, SVC_QUERY},
 };
 const size_t reporting_n_commands = sizeof reporting_commands / sizeof reporting_commands[0];
 
@@ -89,5 +103,135 @@ const char *const reporting_migrations[] = {
     "    PRIMARY KEY (tenant, application_id)\n"
     ");\n"
     "GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.applications TO atb_reporting;\n",
+    /* 3: services.c. A placement's end and each change of its load are their own columns /
+     * rows with their own positions, so a report "as known on" a date sees them or not. */
+    "CREATE TABLE reporting.placements (\n"
+    "    placement_key  text PRIMARY KEY,\n"
+    "    tenant         text NOT NULL,\n"
+    "    request_key    text NOT NULL,\n"
+    "    person_key     text NOT NULL,\n"
+    "    service        text NOT NULL,\n"
+    "    owner          text NOT NULL,\n"
+    "    provider       text NOT NULL,\n"
+    "    unit           text NOT NULL,\n"
+    "    start_on       date NOT NULL,\n"
+    "    emergency      boolean NOT NULL,\n"
+    "    position       bigint NOT NULL,\n"
+    "    ended_on       date,\n"
+    "    ended_position bigint\n"
+    ");\n"
+    "CREATE INDEX placements_tenant ON reporting.placements (tenant, start_on);\n"
+    "CREATE INDEX placements_request ON reporting.placements (request_key);\n"
+    "CREATE TABLE reporting.placement_loads (\n"
+    "    placement_key text NOT NULL,\n"
+    "    from_on       date NOT NULL,\n"
+    "    load          integer NOT NULL,\n"
+    "    suspended     boolean NOT NULL,\n"
+    "    position      bigint NOT NULL,\n"
+    "    PRIMARY KEY (placement_key, position)\n"
+    ");\n"
+    "CREATE TABLE reporting.requests (\n"
+    "    request_key  text PRIMARY KEY,\n"
+    "    tenant       text NOT NULL,\n"
+    "    person_key   text NOT NULL,\n"
+    "    service      text NOT NULL,\n"
+    "    requested_on date NOT NULL,\n"
+    "    urgency      smallint NOT NULL,\n"
+    "    position     bigint NOT NULL\n"
+    ");\n"
+    "CREATE INDEX requests_tenant ON reporting.requests (tenant, requested_on);\n"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.placements, reporting.placement_loads, "
+    "reporting.requests TO atb_reporting;\n",
+    /* 4: budget.c */
+    "CREATE TABLE reporting.payment_orders (\n"
+    "    order_id           text PRIMARY KEY,\n"
+    "    tenant             text NOT NULL,\n"
+    "    grant_id           text NOT NULL,\n"
+    "    budget_code        text NOT NULL,\n"
+    "    funding            smallint NOT NULL,\n"
+    "    amount_cents       bigint NOT NULL,\n"
+    "    due                date,\n"
+    "    position           bigint NOT NULL,\n"
+    "    cancelled_position bigint,\n"
+    "    paid_on            date,\n"
+    "    paid_position      bigint\n"
+    ");\n"
+    "CREATE INDEX payment_orders_tenant ON reporting.payment_orders (tenant);\n"
+    "CREATE TABLE reporting.payment_batches (\n"
+    "    batch_id       text PRIMARY KEY,\n"
+    "    tenant         text NOT NULL,\n"
+    "    execution_date date NOT NULL,\n"
+    "    position       bigint NOT NULL\n"
+    ");\n"
+    "CREATE TABLE reporting.recoveries (\n"
+    "    claim_id     text PRIMARY KEY,\n"
+    "    tenant       text NOT NULL,\n"
+    "    budget_code  text NOT NULL,\n"
+    "    funding      smallint NOT NULL,\n"
+    "    amount_cents bigint NOT NULL,\n"
+    "    recorded_on  date NOT NULL,\n"
+    "    position     bigint NOT NULL\n"
+    ");\n"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.payment_orders, reporting.payment_batches, "
+    "reporting.recoveries TO atb_reporting;\n",
+    /* 5: "as known on" for decisions.c. Every result of a decision (the first and each
+     * override) with its position, and the position of each application fact. The rows
+     * written before this migration lack them, so both projections are emptied with their
+     * checkpoints: the consumers rebuild them from the log when the service starts. */
+    "CREATE TABLE reporting.decision_results (\n"
+    "    tenant         text NOT NULL,\n"
+    "    application_id text NOT NULL,\n"
+    "    ask_index      integer NOT NULL,\n"
+    "    position       bigint NOT NULL,\n"
+    "    outcome        smallint NOT NULL,\n"
+    "    status         smallint NOT NULL,\n"
+    "    period_from    date,\n"
+    "    period_to      date,\n"
+    "    has_amount     boolean NOT NULL,\n"
+    "    amount_cents   bigint NOT NULL,\n"
+    "    per            smallint NOT NULL,\n"
+    "    budget_code    text NOT NULL,\n"
+    "    PRIMARY KEY (tenant, application_id, ask_index, position)\n"
+    ");\n"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.decision_results TO atb_reporting;\n"
+    "ALTER TABLE reporting.applications ADD COLUMN received_position bigint, "
+    "ADD COLUMN first_decided_position bigint, ADD COLUMN appealed_position bigint, "
+    "ADD COLUMN applicant text NOT NULL DEFAULT '', ADD COLUMN social_worker text NOT NULL DEFAULT '';\n"
+    "CREATE INDEX applications_applicant ON reporting.applications (tenant, applicant, received);\n"
+    "DELETE FROM reporting.decisions;\n"
+    "DELETE FROM reporting.applications;\n"
+    "DELETE FROM atb.checkpoints WHERE consumer IN ('" DECISIONS_CONSUMER "', '" APPLICATIONS_CONSUMER "');\n",
+    /* 6: indicators.c */
+    "CREATE TABLE reporting.appeals (\n"
+    "    appeal_key       text PRIMARY KEY,\n"
+    "    tenant           text NOT NULL,\n"
+    "    application_id   text NOT NULL,\n"
+    "    ask_index        integer NOT NULL,\n"
+    "    filed_on         date,\n"
+    "    position         bigint NOT NULL,\n"
+    "    outcome          smallint,\n"
+    "    decided_on       date,\n"
+    "    decided_position bigint\n"
+    ");\n"
+    "CREATE INDEX appeals_application ON reporting.appeals (tenant, application_id);\n"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.appeals TO atb_reporting;\n",
+    /* 7: catalogue.c. Every version stays, with the position that published it. */
+    "CREATE TABLE reporting.catalogues (\n"
+    "    owner    text NOT NULL,\n"
+    "    version  text NOT NULL,\n"
+    "    position bigint NOT NULL,\n"
+    "    PRIMARY KEY (owner, position)\n"
+    ");\n"
+    "CREATE TABLE reporting.units (\n"
+    "    owner      text NOT NULL,\n"
+    "    provider   text NOT NULL,\n"
+    "    service    text NOT NULL,\n"
+    "    capacity   integer NOT NULL,\n"
+    "    valid_from date NOT NULL,\n"
+    "    valid_to   date,\n"
+    "    position   bigint NOT NULL,\n"
+    "    PRIMARY KEY (owner, position, provider, service, valid_from)\n"
+    ");\n"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.catalogues, reporting.units TO atb_reporting;\n",
 };
 const size_t reporting_n_migrations = sizeof reporting_migrations / sizeof reporting_migrations[0];

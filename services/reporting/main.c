@@ -15,6 +15,7 @@ int main(int argc, char **argv)
         .n_consumers = reporting_n_consumers,
         .migrations = reporting_migrations,
         .n_migrations = reporting_n_migrations,
+        .start = rep_service_lock,   /* before any consumer runs: no rebuild under it */
     };
     return svc_main(&def, argc, argv);
 }

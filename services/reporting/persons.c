@@ -32,19 +32,6 @@ static const char *date_text(const Atb__V1__Date *d, char out[16])
     return out;
 }
 
-/* A statement failed: bad data in the event (SQLSTATE class 22, e.g. a date that does not
- * exist) is the event's fault and will never succeed, anything else may on a retry. */
-static at_code pg_failed(PGresult *r, const es_event *ev, at_error *err)
-{
-    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    bool data = state && strncmp(state, "22", 2) == 0;
-    at_code code = data ? AT_MALFORMED : AT_UNAVAILABLE;
-    at_error_set(err, code, NULL, "%s write reporting.persons", data ? "cannot" : "could not");
-    at_error_detail(err, "Event at position %lld: PostgreSQL said: %.250s (SQLSTATE %s).",
-                    (long long)ev->position, PQresultErrorMessage(r), state ? state : "none");
-    return code;
-}
-
 at_code persons_project(void *ctx, es_txn *txn, const es_event *ev, at_error *err)
 {
     (void)ctx;
@@ -64,13 +51,11 @@ at_code persons_project(void *ctx, es_txn *txn, const es_event *ev, at_error *er
     snprintf(pos, sizeof pos, "%lld", (long long)ev->position);
     const char *params[6] = {pr->person_key, ev->tenant, date_text(pr->birth_date, birth), sex,
                              date_text(pr->registered_on, reg), pos};
-    PGresult *r = PQexecParams(es_txn_conn(txn),
-                               "INSERT INTO reporting.persons (person_key, tenant, birth_date, sex, "
-                               "registered_on, position) VALUES ($1, $2, $3, $4, $5, $6) "
-                               "ON CONFLICT (person_key) DO NOTHING",
-                               6, NULL, params, NULL, NULL, 0);
-    at_code code = PQresultStatus(r) == PGRES_COMMAND_OK ? AT_OK : pg_failed(r, ev, err);
-    PQclear(r);
+    at_code code = rep_exec(txn, ev, "reporting.persons",
+                            "INSERT INTO reporting.persons (person_key, tenant, birth_date, sex, "
+                            "registered_on, position) VALUES ($1, $2, $3, $4, $5, $6) "
+                            "ON CONFLICT (person_key) DO NOTHING",
+                            6, params, err);
     atb__v1__person_registered__free_unpacked(pr, NULL);
     return code;
 }

@@ -22,7 +22,7 @@
 
 /* Status decisions granted and in force on at least one day of [$2, $3]. */
 static const char SQL_STATUSES[] =
-    "WITH s AS (SELECT tenant, status, household_id, members FROM reporting.decisions "
+    "WITH s AS (SELECT tenant, status, household_id, members FROM " REP_KNOWN_DECISIONS " k "
     "  WHERE tenant = ANY($1::text[]) AND outcome = 1 AND ask IN (1, 2) AND status IN (1, 2) "
     "  AND coalesce(period_from, decided_on) <= $3::date AND coalesce(period_to, $2::date) >= $2::date) "
     "SELECT GROUPING(tenant), tenant, status, count(DISTINCT household_id), count(DISTINCT m) "
@@ -36,7 +36,7 @@ static const char SQL_BENEFITS[] =
     "WITH g AS (SELECT tenant, benefit, household_id, has_amount, per, amount_cents, "
     "    greatest(coalesce(period_from, decided_on), $2::date) AS a, "
     "    least(coalesce(period_to, $3::date), $3::date) AS b "
-    "  FROM reporting.decisions "
+    "  FROM " REP_KNOWN_DECISIONS " k "
     "  WHERE tenant = ANY($1::text[]) AND outcome = 1 AND benefit <> '' AND ask NOT IN (1, 2) "
     "  AND coalesce(period_from, decided_on) <= $3::date "
     "  AND CASE WHEN per = 1 THEN coalesce(period_from, decided_on) >= $2::date "
@@ -51,7 +51,7 @@ static const char SQL_BENEFITS[] =
     "FROM g GROUP BY GROUPING SETS ((tenant, benefit), (benefit)) ORDER BY 3";
 
 static const char SQL_DECISIONS[] =
-    "SELECT GROUPING(tenant), tenant, count(*) FROM reporting.decisions "
+    "SELECT GROUPING(tenant), tenant, count(*) FROM " REP_KNOWN_DECISIONS " k "
     "WHERE tenant = ANY($1::text[]) AND decided_on BETWEEN $2::date AND $3::date "
     "GROUP BY GROUPING SETS ((tenant), ())";
 
@@ -59,11 +59,12 @@ static const char SQL_DECISIONS[] =
 static const char SQL_APPLICATIONS[] =
     "WITH a AS (SELECT a.tenant, a.deadline, a.appealed, "
     "    (SELECT max(d.decided_on) FROM reporting.decisions d "
-    "     WHERE d.tenant = a.tenant AND d.application_id = a.application_id) AS decided_on "
+    "     WHERE d.tenant = a.tenant AND d.application_id = a.application_id AND d.position <= $4) AS decided_on, "
+    "    coalesce(a.appealed_position <= $4, false) AS appealed_then "
     "  FROM reporting.applications a "
-    "  WHERE a.tenant = ANY($1::text[]) AND a.decided_position IS NOT NULL) "
+    "  WHERE a.tenant = ANY($1::text[]) AND a.first_decided_position <= $4) "
     "SELECT GROUPING(tenant), tenant, count(*), count(*) FILTER (WHERE decided_on <= deadline), "
-    "  count(*) FILTER (WHERE appealed) "
+    "  count(*) FILTER (WHERE appealed_then) "
     "FROM a WHERE decided_on BETWEEN $2::date AND $3::date GROUP BY GROUPING SETS ((tenant), ())";
 
 static const char SQL_POSITIONS[] =
@@ -220,7 +221,10 @@ static char *tenants_array(const report *rp, at_arena *a)
     return s;
 }
 
-static at_code read_figures(es_txn *t, report *rp, at_arena *a, const char *const params[3], at_error *err)
+/* params: tenants, from, to, and the cutoff position, which is resolved here (in the
+ * snapshot) from the query's as_known_on / as_of_position. */
+static at_code read_figures(es_txn *t, report *rp, at_arena *a, const Atb__V1__AssistanceReport *q,
+                            const char *params[4], at_error *err)
 {
     static const char *const sqls[5] = {SQL_STATUSES, SQL_BENEFITS, SQL_DECISIONS, SQL_APPLICATIONS, SQL_POSITIONS};
     PGresult *res[5] = {0};
@@ -228,8 +232,13 @@ static at_code read_figures(es_txn *t, report *rp, at_arena *a, const char *cons
     PGresult *iso = PQexec(es_txn_conn(t), "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     bool ok = PQresultStatus(iso) == PGRES_COMMAND_OK;
     PQclear(iso);
+    char cut[24];
+    int64_t cutoff = 0;
+    if (ok && (code = rep_cutoff(t, q->as_known_on, q->as_of_position, &cutoff, cut, err)) != AT_OK)
+        return code;
+    params[3] = cut;
     for (int i = 0; ok && i < 5; i++) {
-        res[i] = PQexecParams(es_txn_conn(t), sqls[i], i == 4 ? 0 : 3, NULL, i == 4 ? NULL : params, NULL, NULL, 0);
+        res[i] = PQexecParams(es_txn_conn(t), sqls[i], i == 4 ? 0 : 4, NULL, i == 4 ? NULL : params, NULL, NULL, 0);
         if (PQresultStatus(res[i]) != PGRES_TUPLES_OK) {
             const char *state = PQresultErrorField(res[i], PG_DIAG_SQLSTATE);
             at_error_set(err, AT_UNAVAILABLE, NULL, "could not read the reporting projections");
@@ -241,8 +250,8 @@ static at_code read_figures(es_txn *t, report *rp, at_arena *a, const char *cons
     }
     if (!ok && code == AT_OK)
         code = at_error_set(err, AT_UNAVAILABLE, NULL, "could not begin a snapshot of the reporting projections");
-    if (ok)
-        code = fill(rp, a, res, err);
+    if (ok && (code = fill(rp, a, res, err)) == AT_OK)
+        rp->reply->as_of_position = cutoff == INT64_MAX ? 0 : cutoff;
     for (int i = 0; i < 5; i++)
         PQclear(res[i]);
     return code;
@@ -272,12 +281,12 @@ at_code assistance_report(svc_request *req, ProtobufCMessage **reply, at_error *
     char f[16], t2[16];
     at_date_format(from, f, sizeof f);
     at_date_format(to, t2, sizeof t2);
-    const char *params[3] = {tenants, f, t2};
+    const char *params[4] = {tenants, f, t2, NULL};
     es_txn *t = NULL;
     es_status st = es_txn_begin(req->es, &t, err);
     if (st != ES_OK)
         return es_status_code(st);
-    code = read_figures(t, &rp, req->arena, params, err);
+    code = read_figures(t, &rp, req->arena, q, params, err);
     es_txn_rollback(t);
     if (code == AT_OK)
         *reply = &rp.reply->base;

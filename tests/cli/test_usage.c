@@ -291,6 +291,33 @@ static void means_recalculate_needs_a_day(void **state)
     usage_error("--on");
 }
 
+static void report_commands_answer_help_and_refuse_bad_options(void **state)
+{
+    (void)state;
+    static const char *const subs[] = {"assistance", "services", "budget", "indicators", "ministry", "rebuild"};
+    for (size_t k = 0; k < sizeof subs / sizeof subs[0]; k++) {
+        CLI("report", subs[k], "--help");
+        if (r.code != 0 || !strstr(r.out, "usage: atbalsts report ") || !strstr(r.out, subs[k]))
+            fail_msg("report %s --help: exit %d\n%s%s", subs[k], r.code, r.out, r.err);
+    }
+    CLI("report", "services", "--from", "2026-03-01");
+    usage_error("needs --from and --to");
+    CLI("report", "budget", "--from", "2026-03-01", "--to", "2026-03-31", "--lang", "ru");
+    usage_error("--lang \"ru\": lv or en");
+    CLI("report", "indicators", "--from", "2026-03-01", "--to", "2026-03-31", "--csv", "--json");
+    usage_error("--csv, --json and --html exclude each other");
+    CLI("report", "assistance", "--from", "2026-03-01", "--to", "2026-03-31", "--as-known-on", "2026-02-30");
+    usage_error("--as-known-on \"2026-02-30\"");
+    CLI("report", "services", "--from", "2026-03-01", "--to", "2026-03-31", "--as-of-position", "0");
+    usage_error("--as-of-position");
+    CLI("report", "ministry", "--year", "26");
+    usage_error("--year \"26\"");
+    CLI("report", "ministry", "--year", "2026", "--from", "2026-01-01");
+    usage_error("takes --year, not --from and --to");
+    CLI("report", "rebuild", "--pg", "postgresql://nobody@127.0.0.1:1/x", "--projection", "everything");
+    usage_error("unknown projection \"everything\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +325,7 @@ int main(void)
         cmocka_unit_test(simulate_and_replay_check_their_options_first),
         cmocka_unit_test(every_command_answers_help_with_exit_0),
         cmocka_unit_test(usage_errors_exit_1_and_say_what_is_wrong),
+        cmocka_unit_test(report_commands_answer_help_and_refuse_bad_options),
         cmocka_unit_test(a_bad_application_file_is_refused_before_anything_is_sent),
         cmocka_unit_test(a_command_that_gets_no_answer_exits_3_with_its_id_to_retry),
     };

@@ -15,12 +15,25 @@
 #ifndef PAIN_XSD
 #define PAIN_XSD ""
 #endif
+#ifndef PAIN002_XSD
+#define PAIN002_XSD ""
+#endif
+
+static const char *path_of(const char *env_name, const char *built_in)
+{
+    const char *env = getenv(env_name);
+    const char *p = env && *env ? env : built_in;
+    return p && *p && access(p, R_OK) == 0 ? p : NULL;
+}
 
 const char *xsd_path(void)
 {
-    const char *env = getenv("ATB_PAIN_XSD");
-    const char *p = env && *env ? env : PAIN_XSD;
-    return p && *p && access(p, R_OK) == 0 ? p : NULL;
+    return path_of("ATB_PAIN_XSD", PAIN_XSD);
+}
+
+const char *xsd_pain002_path(void)
+{
+    return path_of("ATB_PAIN002_XSD", PAIN002_XSD);
 }
 
 typedef struct sink {
@@ -40,9 +53,20 @@ static void on_error(void *ctx, const char *fmt, ...)
     va_end(ap);
 }
 
+static int validate_with(const char *path, const char *xml, size_t len, char *msg, size_t n);
+
 int xsd_validate(const char *xml, size_t len, char *msg, size_t n)
 {
-    const char *path = xsd_path();
+    return validate_with(xsd_path(), xml, len, msg, n);
+}
+
+int xsd_validate_pain002(const char *xml, size_t len, char *msg, size_t n)
+{
+    return validate_with(xsd_pain002_path(), xml, len, msg, n);
+}
+
+static int validate_with(const char *path, const char *xml, size_t len, char *msg, size_t n)
+{
     if (!path)
         return -1;
     sink s = {msg, n, 0};

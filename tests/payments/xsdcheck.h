@@ -13,4 +13,9 @@ const char *xsd_path(void);
 /* 1 valid, 0 invalid (the first error in msg), -1 no schema or it does not load. */
 int xsd_validate(const char *xml, size_t len, char *msg, size_t n);
 
+/* The same for the bank's status report against pain.002.001.03.xsd (ATB_PAIN002_XSD, or
+ * PAIN002_XSD from CMake, the same shared folder): -1 when that schema is not there. */
+const char *xsd_pain002_path(void);
+int xsd_validate_pain002(const char *xml, size_t len, char *msg, size_t n);
+
 #endif

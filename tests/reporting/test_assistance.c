@@ -320,9 +320,12 @@ static void a_period_that_ends_before_it_starts_is_refused(void **state)
     protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
+static int64_t before_override;   /* the log's head before the appeal and the overrides */
+
 static void an_override_changes_the_figures_and_keeps_the_original(void **state)
 {
     (void)state;
+    before_override = last_decision > last_application ? last_decision : last_application;
     appealed("kandava", a3);
     Atb__V1__Date f = day(2026, 3, 20), t = day(2026, 9, 19);
     overridden("kandava", a3, 1, result(ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS, "", 0, NULL, NULL, 0, 0),
@@ -346,6 +349,43 @@ static void an_override_changes_the_figures_and_keeps_the_original(void **state)
                 "FROM reporting.decisions WHERE application_id = '%s' AND ask_index = 1",
                 a3);
     assert_string_equal(row, "1|1|2026-03-20|2|0|-|StatusRefused");
+}
+
+static void as_known_before_the_override_the_report_does_not_see_it(void **state)
+{
+    (void)state;
+    Atb__V1__AssistanceReport q = ATB__V1__ASSISTANCE_REPORT__INIT;
+    Atb__V1__Date from = day(2026, 3, 1), to = day(2026, 4, 30);
+    q.tenants = (char **)both;
+    q.n_tenants = 2;
+    q.from = &from;
+    q.to = &to;
+    q.as_of_position = before_override;
+    Atb__V1__AssistanceReportReply *r = (Atb__V1__AssistanceReportReply *)sk_call(
+        "qry", "kandava", "reporting", "AssistanceReport", &q.base, &atb__v1__assistance_report_reply__descriptor);
+    /* exactly the figures of the month before kandava's appeal and its two overrides */
+    assert_rows(r,
+                "daugavpils needy 2/5 low 1/2 BIRTH:1/1/20000 GMI:1/1/20000 HOUSING:1/1/5000 "
+                "dec 6 apps 2 ontime 1 appealed 1",
+                "kandava needy 0/0 low 0/0 dec 2 apps 1 ontime 1 appealed 0",
+                " needy 2/5 low 1/2 BIRTH:1/1/20000 GMI:1/1/20000 HOUSING:1/1/5000 "
+                "dec 8 apps 3 ontime 2 appealed 1");
+    assert_int_equal(r->as_of_position, before_override);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    /* and before anything was decided for a2 (its ApplicationDecided is later): daugavpils
+     * has one application decided in the period less */
+    char line[512];
+    q.tenants = NULL;
+    q.n_tenants = 0;
+    q.as_of_position = sk_sql_int("SELECT min(position) - 1 FROM atb.events WHERE type = 'ApplicationDecided' "
+                                  "AND stream_id = 'application-%s'", a2);
+    r = (Atb__V1__AssistanceReportReply *)sk_call("qry", "daugavpils", "reporting", "AssistanceReport", &q.base,
+                                                  &atb__v1__assistance_report_reply__descriptor);
+    assert_null(r->error);
+    row_text(r->rows[0], line, sizeof line);
+    assert_string_equal(line, "daugavpils needy 2/5 low 1/2 BIRTH:1/1/20000 GMI:1/1/20000 HOUSING:1/1/5000 "
+                              "dec 6 apps 1 ontime 1 appealed 1");
+    protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
 /* Project every event of `category` from the log, as the consumer does (one transaction
@@ -373,6 +413,8 @@ static const char SNAPSHOT[] =
     "SELECT (SELECT md5(string_agg(d::text, ',' ORDER BY tenant, application_id, ask_index)) "
     "        FROM reporting.decisions d) || ' ' || "
     "       (SELECT md5(string_agg(a::text, ',' ORDER BY tenant, application_id)) FROM reporting.applications a) "
+    "|| ' ' || (SELECT md5(string_agg(r::text, ',' ORDER BY tenant, application_id, ask_index, position)) "
+    "           FROM reporting.decision_results r) "
     "|| ' ' || (SELECT string_agg(consumer || '=' || position, ',' ORDER BY consumer) FROM atb.checkpoints "
     "           WHERE consumer IN ('" DECISIONS_CONSUMER "', '" APPLICATIONS_CONSUMER "'))";
 
@@ -386,9 +428,12 @@ static void a_rebuild_from_the_log_gives_identical_tables(void **state)
     sk_sql_text(empty, sizeof empty,
                 "WITH a AS (DELETE FROM reporting.decisions RETURNING 1), b AS (DELETE FROM reporting.applications "
                 "RETURNING 1), c AS (DELETE FROM atb.checkpoints WHERE consumer IN ('" DECISIONS_CONSUMER
-                "', '" APPLICATIONS_CONSUMER "') RETURNING 1) "
-                "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) + (SELECT count(*) FROM c)");
-    assert_string_equal(empty, "16");   /* 10 decisions, 4 applications, 2 checkpoints */
+                "', '" APPLICATIONS_CONSUMER "') RETURNING 1), d AS (DELETE FROM reporting.decision_results "
+                "RETURNING 1) "
+                "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) + (SELECT count(*) FROM c) "
+                "+ (SELECT count(*) FROM d)");
+    /* 10 decisions, 4 applications, 2 checkpoints, 12 results (10 decided, 2 overrides) */
+    assert_string_equal(empty, "28");
     replay("decision", decisions_project, DECISIONS_CONSUMER);
     replay("application", applications_project, APPLICATIONS_CONSUMER);
     sk_sql_text(after, sizeof after, "%s", SNAPSHOT);
@@ -468,6 +513,7 @@ int main(void)
         cmocka_unit_test(on_a_date_and_for_the_subjects_own_tenant),
         cmocka_unit_test(a_period_that_ends_before_it_starts_is_refused),
         cmocka_unit_test(an_override_changes_the_figures_and_keeps_the_original),
+        cmocka_unit_test(as_known_before_the_override_the_report_does_not_see_it),
         cmocka_unit_test(a_rebuild_from_the_log_gives_identical_tables),
         cmocka_unit_test(a_decision_that_does_not_decode_is_malformed),
     };

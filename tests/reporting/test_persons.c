@@ -244,6 +244,73 @@ static void a_rebuild_from_the_log_gives_the_same_rows(void **state)
     assert_string_equal(after, before);
 }
 
+/* rebuild.c and pipeline.c: a date PostgreSQL refuses, in the log between two good events,
+ * fails the batch's gathered INSERT; the batch is projected again one event at a time,
+ * that event skipped (the consumer dead-letters it) and the others written. */
+static void a_rebuild_skips_an_event_postgresql_refuses(void **state)
+{
+    (void)state;
+    char bad[37], good[37];
+    int64_t rows = sql_int("SELECT count(*) FROM reporting.persons");
+    append_person("daugavpils", 2019, 2, 30, ATB__V1__SEX__MALE, bad);
+    int64_t last = append_person("daugavpils", 2019, 2, 28, ATB__V1__SEX__MALE, good);
+    size_t i = 0;
+    while (strcmp(rep_projection_name(i), "persons") != 0)
+        i++;
+    rep_rebuild_result res;
+    at_error err;
+    at_error_clear(&err);
+    if (rep_projection_rebuild(es, i, &res, &err) != AT_OK)
+        fail_msg("%s: %s", err.message, err.detail);
+    assert_int_equal(res.malformed, 1);
+    assert_int_equal(res.events, rows + 2);
+    assert_int_equal(res.position, last);
+    assert_int_equal(sql_int("SELECT count(*) FROM reporting.persons"), rows + 1);
+    char q[160];
+    snprintf(q, sizeof q, "SELECT count(*) FROM reporting.persons WHERE person_key IN ('%s', '%s')", bad, good);
+    assert_int_equal(sql_int(q), 1);
+    snprintf(q, sizeof q, "SELECT count(*) FROM reporting.persons WHERE person_key = '%s'", good);
+    assert_int_equal(sql_int(q), 1);
+}
+
+/* lock.c: a rebuild's transaction is refused while a service holds the lock, and a service
+ * does not start while a rebuild's transaction holds it. */
+static void the_service_and_a_rebuild_exclude_each_other(void **state)
+{
+    (void)state;
+    at_error err;
+    es_txn *t = NULL;
+    size_t i = 0;
+    while (strcmp(rep_projection_name(i), "persons") != 0)
+        i++;
+    assert_int_equal(es_txn_begin(es, &t, &err), ES_OK);
+    assert_int_equal(rep_rebuild_guard(t, i, &err), AT_OK);   /* a rebuild's batch in flight */
+    assert_int_equal(rep_service_lock(es, &err), AT_CONFLICT);
+    assert_string_equal(err.message, "a rebuild of the projections is running");
+    assert_non_null(strstr(err.hint, "when the rebuild has finished"));
+    es_txn_rollback(t);
+
+    assert_int_equal(rep_service_lock(es, &err), AT_OK);   /* the service starts */
+    assert_int_equal(es_txn_begin(es, &t, &err), ES_OK);
+    assert_int_equal(rep_rebuild_guard(t, i, &err), AT_CONFLICT);
+    assert_string_equal(err.message, "atbalsts-reporting is running");
+    assert_non_null(strstr(err.hint, "Stop atbalsts-reporting"));
+    es_txn_rollback(t);
+
+    /* and the rebuild itself refuses before it drops anything */
+    char before[64], after[64];
+    sql_text(before, sizeof before, "SELECT count(*) || '/' || coalesce((SELECT position FROM atb.checkpoints "
+                                    "WHERE consumer = '%s')::text, '-') FROM reporting.persons", PERSONS_CONSUMER);
+    rep_rebuild_result res;
+    assert_int_equal(rep_projection_rebuild(es, i, &res, &err), AT_CONFLICT);
+    assert_int_equal(res.events, 0);
+    sql_text(after, sizeof after, "SELECT count(*) || '/' || coalesce((SELECT position FROM atb.checkpoints "
+                                  "WHERE consumer = '%s')::text, '-') FROM reporting.persons", PERSONS_CONSUMER);
+    assert_string_equal(after, before);
+    assert_memory_equal(before, "5/", 2);   /* the rows were there and still are */
+    rep_service_unlock();
+}
+
 /* ---- setup ---- */
 
 static int setup(void **state)
@@ -299,6 +366,8 @@ int main(void)
         cmocka_unit_test(an_event_that_cannot_be_projected_is_malformed_not_retried),
         cmocka_unit_test(count_persons_counts_one_tenant_at_the_checkpoint),
         cmocka_unit_test(a_rebuild_from_the_log_gives_the_same_rows),
+        cmocka_unit_test(a_rebuild_skips_an_event_postgresql_refuses),
+        cmocka_unit_test(the_service_and_a_rebuild_exclude_each_other),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,388 @@
+/*
+ * test_report_html.c -- the assistance report as an HTML page, from real data, opened in
+ * headless Chromium.
+ *
+ * A scripted quarter is appended to the log (real protobuf bytes), published by
+ * atbalsts-relay and projected by atbalsts-reporting; the report is asked over NATS for the
+ * quarter, for each month and for the year, and rendered (Latvian) with cli_report_html_ex.
+ * Chromium then takes a screenshot (kept as ARTEFACT_DIR/test_report_html.png with the page
+ * next to it) and dumps the rendered DOM with console logging on stderr. The test checks
+ * the screenshot is not blank and shows the bar colour, the DOM has every chart's <svg>
+ * and the figures known by construction, and the console has no error.
+ *
+ * The quarter, asked for 2026-01-01..2026-03-31 (H = household [members]):
+ *   daugavpils A1 H1 [2]: decided 2026-01-10: NEEDY 2026-01-01..2026-06-30,
+ *                         GMI 100.00/month 2026-01-01..2026-03-31 (Jan, Feb, Mar: 300.00)
+ *              A2 H2 [3]: decided 2026-02-05: LOW_INCOME 2026-02-01..2026-07-31, BIRTH 200.00 once
+ *   kandava    A3 H3 [1]: decided 2026-03-12: NEEDY 2026-03-01..2026-08-31,
+ *                         HOUSING 50.00/month 2026-03-01..2026-03-31
+ * Amount granted by month: Jan 100.00, Feb 300.00, Mar 150.00; the quarter 550.00.
+ *
+ * Without chromium on PATH (or ATB_CHROMIUM) the test exits 77 (skipped); scripts/deps.sh
+ * installs it, so CI runs it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <png.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "at_uuid.h"
+#include "cli_report_html.h"
+#include "es.h"
+#include "reporting.h"
+#include "skeleton.h"
+#include "atb/v1/intake.pb-c.h"
+#include "atb/v1/means.pb-c.h"
+#include "atb/v1/reporting.pb-c.h"
+
+static es_store *writer;
+static int64_t last_decision, last_application;
+static char chromium[512];
+
+static Atb__V1__Date day(int y, int m, int d)
+{
+    Atb__V1__Date x = ATB__V1__DATE__INIT;
+    x.year = y, x.month = m, x.day = d;
+    return x;
+}
+
+static void append(const char *tenant, const char *category, const char *id, const char *type,
+                   const ProtobufCMessage *m)
+{
+    uint8_t buf[4096];
+    assert_true(protobuf_c_message_get_packed_size(m) <= sizeof buf);
+    size_t n = protobuf_c_message_pack(m, buf);
+    char stream[80];
+    snprintf(stream, sizeof stream, "%s-%s", category, id);
+    es_event_in ev = {.type = type, .payload = buf, .payload_len = n};
+    es_append_req req = {.tenant = tenant, .stream_id = stream, .expected_version = ES_VERSION_ANY,
+                         .events = &ev, .n_events = 1};
+    es_append_res res;
+    at_error err;
+    if (es_append(writer, &req, &res, &err) != ES_OK)
+        fail_msg("es_append %s: %s: %s", type, err.message, err.detail);
+    if (strcmp(category, "decision") == 0)
+        last_decision = res.first_position;
+    else
+        last_application = res.first_position;
+}
+
+typedef struct household {
+    char id[37];
+    char keys[3][37];
+    int n;
+} household;
+
+static void application(const char *tenant, const char *app, Atb__V1__Date on)
+{
+    Atb__V1__Date deadline = on;
+    deadline.month += 1;   /* the scripted days are early in a month: one month later exists */
+    Atb__V1__ApplicationReceived a = ATB__V1__APPLICATION_RECEIVED__INIT;
+    a.application_id = (char *)app;
+    a.received = &on;
+    a.deadline = &deadline;
+    append(tenant, "application", app, "ApplicationReceived", &a.base);
+}
+
+static void decided(const char *tenant, const char *app)
+{
+    Atb__V1__ApplicationDecided a = ATB__V1__APPLICATION_DECIDED__INIT;
+    a.application_id = (char *)app;
+    append(tenant, "application", app, "ApplicationDecided", &a.base);
+}
+
+/* A granted decision: a status (benefit NULL) or a benefit with an amount. */
+static void granted(const char *tenant, const char *app, int ask_index, const household *h, Atb__V1__Date on,
+                    Atb__V1__AskKind ask, Atb__V1__MeansStatus status, const char *benefit, Atb__V1__Date from,
+                    Atb__V1__Date to, int64_t amount, Atb__V1__AmountPer per)
+{
+    Atb__V1__DecisionResult r = ATB__V1__DECISION_RESULT__INIT;
+    r.outcome = ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_GRANTED;
+    r.ask = ask;
+    r.benefit = (char *)(benefit ? benefit : "");
+    r.status = status;
+    r.period_from = &from;
+    r.period_to = &to;
+    r.has_amount = amount > 0;
+    r.amount_cents = amount;
+    r.per = per;
+    r.budget_code = amount > 0 ? "6200" : "";
+    Atb__V1__HouseholdMember mem[3], *pm[3];
+    for (int i = 0; i < h->n; i++) {
+        atb__v1__household_member__init(&mem[i]);
+        mem[i].key = (char *)h->keys[i];
+        pm[i] = &mem[i];
+    }
+    Atb__V1__Household hh = ATB__V1__HOUSEHOLD__INIT;
+    hh.id = (char *)h->id;
+    hh.members = pm;
+    hh.n_members = (size_t)h->n;
+    Atb__V1__DecisionInput in = ATB__V1__DECISION_INPUT__INIT;
+    in.tenant = (char *)tenant;
+    in.application_id = (char *)app;
+    in.decision_date = &on;
+    in.ask_index = ask_index;
+    in.household = &hh;
+    Atb__V1__Decision d = ATB__V1__DECISION__INIT;
+    d.application_id = (char *)app;
+    d.ask_index = ask_index;
+    d.input = &in;
+    d.result = &r;
+    Atb__V1__StatusGranted ev = ATB__V1__STATUS_GRANTED__INIT;   /* the four events share one layout */
+    ev.decision = &d;
+    append(tenant, "decision", app, benefit ? "BenefitGranted" : "StatusGranted", &ev.base);
+}
+
+static household household_new(int n)
+{
+    household h = {.n = n};
+    at_uuid_v4(h.id);
+    for (int i = 0; i < n; i++)
+        at_uuid_v4(h.keys[i]);
+    return h;
+}
+
+static void script_the_quarter(void)
+{
+    char a1[37], a2[37], a3[37];
+    at_uuid_v4(a1), at_uuid_v4(a2), at_uuid_v4(a3);
+    household h1 = household_new(2), h2 = household_new(3), h3 = household_new(1);
+    const Atb__V1__AmountPer month = ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH;
+    application("daugavpils", a1, day(2026, 1, 5));
+    granted("daugavpils", a1, 0, &h1, day(2026, 1, 10), ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS,
+            ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, NULL, day(2026, 1, 1), day(2026, 6, 30), 0, 0);
+    granted("daugavpils", a1, 1, &h1, day(2026, 1, 10), ATB__V1__ASK_KIND__ASK_KIND_GMI, 0, "GMI", day(2026, 1, 1),
+            day(2026, 3, 31), 10000, month);
+    decided("daugavpils", a1);
+    application("daugavpils", a2, day(2026, 2, 2));
+    granted("daugavpils", a2, 0, &h2, day(2026, 2, 5), ATB__V1__ASK_KIND__ASK_KIND_LOW_INCOME_STATUS,
+            ATB__V1__MEANS_STATUS__MEANS_STATUS_LOW_INCOME, NULL, day(2026, 2, 1), day(2026, 7, 31), 0, 0);
+    granted("daugavpils", a2, 1, &h2, day(2026, 2, 5), ATB__V1__ASK_KIND__ASK_KIND_BENEFIT, 0, "BIRTH",
+            day(2026, 2, 5), day(2026, 2, 5), 20000, ATB__V1__AMOUNT_PER__AMOUNT_PER_ONCE);
+    decided("daugavpils", a2);
+    application("kandava", a3, day(2026, 3, 2));
+    granted("kandava", a3, 0, &h3, day(2026, 3, 12), ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS,
+            ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, NULL, day(2026, 3, 1), day(2026, 8, 31), 0, 0);
+    granted("kandava", a3, 1, &h3, day(2026, 3, 12), ATB__V1__ASK_KIND__ASK_KIND_HOUSING, 0, "HOUSING",
+            day(2026, 3, 1), day(2026, 3, 31), 5000, month);
+    decided("kandava", a3);
+    assert_int_equal(sk_wait_sql(last_decision, 30000,
+                                 "SELECT position FROM atb.checkpoints WHERE consumer = '" DECISIONS_CONSUMER "'"),
+                     last_decision);
+    assert_int_equal(sk_wait_sql(last_application, 30000,
+                                 "SELECT position FROM atb.checkpoints WHERE consumer = '" APPLICATIONS_CONSUMER
+                                 "'"),
+                     last_application);
+}
+
+static const char *const REGION[] = {"daugavpils", "kandava"};
+
+static Atb__V1__AssistanceReportReply *report(Atb__V1__Date from, Atb__V1__Date to)
+{
+    Atb__V1__AssistanceReport q = ATB__V1__ASSISTANCE_REPORT__INIT;
+    q.tenants = (char **)REGION;
+    q.n_tenants = 2;
+    q.from = &from;
+    q.to = &to;
+    Atb__V1__AssistanceReportReply *r = (Atb__V1__AssistanceReportReply *)sk_call(
+        "qry", "daugavpils", "reporting", "AssistanceReport", &q.base, &atb__v1__assistance_report_reply__descriptor);
+    assert_true(r->error == NULL || r->error->code == 0);
+    assert_non_null(r->total);
+    return r;
+}
+
+/* The whole file as a NUL-terminated string (caller frees). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+static int occurrences(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Pixels of the screenshot: how many differ from the top-left one (the page background),
+ * and how many have exactly the bars' colour (#1f5f8b, libs/htmlreport's style). */
+static void png_census(const char *path, long *differ, long *bar, long *total)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&img, path))
+        fail_msg("%s is not a PNG: %s", path, img.message);
+    img.format = PNG_FORMAT_RGB;
+    png_bytep px = malloc(PNG_IMAGE_SIZE(img));
+    assert_non_null(px);
+    if (!png_image_finish_read(&img, NULL, px, 0, NULL))
+        fail_msg("%s does not decode: %s", path, img.message);
+    *total = (long)img.width * (long)img.height;
+    *differ = *bar = 0;
+    for (long i = 0; i < *total; i++) {
+        const png_byte *p = px + 3 * i;
+        if (p[0] != px[0] || p[1] != px[1] || p[2] != px[2])
+            (*differ)++;
+        if (p[0] == 0x1f && p[1] == 0x5f && p[2] == 0x8b)
+            (*bar)++;
+    }
+    free(px);
+}
+
+static void the_report_opens_in_chromium_with_its_charts(void **state)
+{
+    (void)state;
+    script_the_quarter();
+    Atb__V1__AssistanceReportReply *q = report(day(2026, 1, 1), day(2026, 3, 31));
+    Atb__V1__AssistanceReportReply *m[3], *y;
+    y = report(day(2026, 1, 1), day(2026, 12, 31));
+    static const int last_day[] = {31, 28, 31};
+    for (int i = 0; i < 3; i++)
+        m[i] = report(day(2026, i + 1, 1), day(2026, i + 1, last_day[i]));
+    /* by construction */
+    assert_int_equal(q->total->needy->households, 2);
+    assert_int_equal(q->total->needy->persons, 3);
+    assert_int_equal(q->total->low_income->households, 1);
+    assert_int_equal(q->total->decisions, 6);
+    int64_t sum = 0;
+    for (size_t k = 0; k < q->total->n_benefits; k++)
+        sum += q->total->benefits[k]->amount_cents;
+    assert_int_equal(sum, 55000);
+
+    cli_html_point months[3] = {{"2026-01", &m[0]->base}, {"2026-02", &m[1]->base}, {"2026-03", &m[2]->base}};
+    cli_html_point years[1] = {{"2026", &y->base}};
+    cli_html_ctx ctx = {.from = "2026-01-01", .to = "2026-03-31", .months = months, .n_months = 3, .years = years,
+                        .n_years = 1};
+    char html[600], png[600], dom[600], log[600], profile[600];
+    snprintf(html, sizeof html, "%s/test_report_html.html", ARTEFACT_DIR);
+    snprintf(png, sizeof png, "%s/test_report_html.png", ARTEFACT_DIR);
+    snprintf(dom, sizeof dom, "%s/test_report_html.dom.html", ARTEFACT_DIR);
+    snprintf(log, sizeof log, "%s/test_report_html.console.log", ARTEFACT_DIR);
+    snprintf(profile, sizeof profile, "%s/chromium-profile", ARTEFACT_DIR);
+    unlink(png);
+    at_error err;
+    assert_int_equal(cli_report_html_ex(html, "assistance", &q->base, &ctx, "lv", &err), AT_OK);
+    protobuf_c_message_free_unpacked(&q->base, NULL);
+    protobuf_c_message_free_unpacked(&y->base, NULL);
+    for (int i = 0; i < 3; i++)
+        protobuf_c_message_free_unpacked(&m[i]->base, NULL);
+
+    /* --no-sandbox: the tests may run as root (CI containers); the profile is private */
+    static const char FLAGS[] = "--headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check "
+                                "--disable-extensions --hide-scrollbars";
+    int rc = t_system("timeout 120 '%s' %s --user-data-dir='%s' --window-size=1280,2600 --screenshot='%s' "
+                      "'file://%s' >/dev/null 2>&1",
+                      chromium, FLAGS, profile, png, html);
+    assert_int_equal(rc, 0);
+    rc = t_system("timeout 120 '%s' %s --user-data-dir='%s' --enable-logging=stderr --v=0 --dump-dom "
+                  "'file://%s' >'%s' 2>'%s'",
+                  chromium, FLAGS, profile, html, dom, log);
+    assert_int_equal(rc, 0);
+
+    long differ, bar, total;
+    png_census(png, &differ, &bar, &total);
+    assert_true(total >= 1280L * 600);
+    assert_true(differ > total / 100);   /* text, tables and charts: not a blank page */
+    assert_true(bar > 500);              /* the bars and columns were drawn */
+
+    char *d = slurp(dom);
+    /* 2 benefit charts, 3 by month, 2 by year */
+    assert_int_equal(occurrences(d, "<svg"), 7);
+    assert_true(occurrences(d, "class=\"hr-bar\"") >= 3 + 3 + 3 + 1 + 1);
+    assert_int_equal(occurrences(d, "class=\"hr-line\""), 2);
+    assert_non_null(strstr(d, "lang=\"lv\""));
+    assert_non_null(strstr(d, "Sociālā palīdzība"));
+    assert_non_null(strstr(d, "300,00"));   /* February's amount */
+    assert_non_null(strstr(d, "550,00"));   /* the year's */
+    free(d);
+    char *l = slurp(log);
+    if (strstr(l, "Uncaught") || strstr(l, "ERROR:CONSOLE") || strstr(l, ":CONSOLE"))
+        fail_msg("console errors:\n%s", l);
+    free(l);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sk_start() != 0)
+        return -1;
+    sk_wait_ready();
+    /* the script plays intake's part (ApplicationDecided), so intake must not */
+    kill(sk.pids[0], SIGTERM);
+    waitpid(sk.pids[0], NULL, 0);
+    sk.pids[0] = 0;
+    char ci[600];
+    at_error err;
+    t_db_conninfo(&sk.db, NULL, ci, sizeof ci);
+    es_config wcfg = {.conninfo = ci, .pool_size = 1};
+    if (es_open(&writer, &wcfg, &err) != ES_OK) {
+        fprintf(stderr, "es_open: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    es_close(writer);
+    return sk_teardown();
+}
+
+/* ATB_CHROMIUM, else chromium or chromium-browser on PATH; false when none. */
+static bool find_chromium(void)
+{
+    const char *env = getenv("ATB_CHROMIUM");
+    if (env && *env) {
+        snprintf(chromium, sizeof chromium, "%s", env);
+        return access(chromium, X_OK) == 0;
+    }
+    const char *path = getenv("PATH");
+    static const char *const names[] = {"chromium", "chromium-browser"};
+    for (size_t k = 0; path && k < 2; k++) {
+        const char *p = path;
+        while (*p) {
+            size_t n = strcspn(p, ":");
+            snprintf(chromium, sizeof chromium, "%.*s/%s", (int)n, p, names[k]);
+            if (n && access(chromium, X_OK) == 0)
+                return true;
+            p += n + (p[n] == ':');
+        }
+    }
+    return false;
+}
+
+int main(void)
+{
+    if (!find_chromium()) {
+        fprintf(stderr, "test_report_html: chromium not found (scripts/deps.sh installs it); skipped\n");
+        return T_SKIP;
+    }
+    t_require_servers(1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_report_opens_in_chromium_with_its_charts),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
