@@ -37,6 +37,7 @@ static const struct {
     {"report", cli_report, "social assistance figures for a period: table, CSV or JSON"},
     {"audit", cli_audit, "re-derive past decisions from the log and prove each"},
     {"demo", cli_demo, "drive a realistic demo workload through the command API"},
+    {"generate", cli_generate, "a municipality's year from a seed, through the command API"},
 };
 
 static void usage(FILE *f)

@@ -116,6 +116,7 @@ int cli_audit(cli *c, int argc, char **argv);         /* cli_audit.c: reads the 
 int cli_payments(cli *c, int argc, char **argv);      /* cli_payments.c */
 int cli_allocation(cli *c, int argc, char **argv);    /* cli_allocation.c */
 int cli_report(cli *c, int argc, char **argv);        /* cli_report.c */
+int cli_generate(cli *c, int argc, char **argv);      /* cli_generate.c: a municipality's year */
 
 /* cli_demo_cases.c: the demo's caseload: households of the registered persons apply, are
  * visited, completed and decided. summary NULL: a text summary on stdout; else the figures
