@@ -10,6 +10,12 @@
 # first, because it creates the JetStream stream the others consume; stop sends SIGTERM
 # (graceful drain), waits, and only then SIGKILL.
 #
+# Instances: ATB_INSTANCES=N runs N processes of every service (docs/deploy.md: requests
+# are spread by NATS queue groups, a consumer's instances share its durable and its
+# checkpoint, one relay publishes and the others stand by). Instance 1 keeps the plain
+# names (<service>.pid, <service>.log); instance k > 1 is <service>@k, on health port
+# +40*(k-1).
+#
 # When adding a service: add it to SERVICES below (its index fixes its health port), and a
 # user to deploy/nats/atbalsts-dev.conf.
 set -eu -o pipefail
@@ -19,7 +25,7 @@ ATB_SCRIPT=platform.sh
 
 usage() {
     cat <<'EOF'
-Usage: scripts/platform.sh start|stop|status|--help
+Usage: scripts/platform.sh start|stop|status [SERVICE[@K]]|--help
 
   start    start every service binary found in the build (build/services/*/atbalsts-*)
            that is not running yet, and wait for each one's /healthz
@@ -34,10 +40,15 @@ Environment (defaults):
   ATB_HEALTH_PORT_BASE   9100           service i of the list below listens on BASE+i
   ATB_HEALTH_TIMEOUT     60             seconds to wait for a service's /healthz
   ATB_STOP_TIMEOUT       20             seconds between SIGTERM and SIGKILL
+  ATB_INSTANCES          1              processes of every service (1..9); instance k > 1
+                                        is <service>@k, health port +40*(k-1)
+  ATB_PLATFORM_NATS_URL  nats://127.0.0.1:ATB_NATS_PORT   what the services connect to
+                                        (scripts/cluster.sh env sets the cluster's nodes)
   ATB_PG_PORT, ATB_NATS_PORT            as in scripts/services.sh
 
 Services and health ports (BASE+i): relay 1, intake 2, means 3, allocation 4,
 payments 5, reporting 6, gateway 7; any other atbalsts-<name> binary gets BASE+20+n.
+start, stop and status also take one service name (start intake@2, stop means).
 EOF
 }
 
@@ -46,6 +57,12 @@ SERVICES=(relay intake means allocation payments reporting gateway)
 : "${ATB_HEALTH_PORT_BASE:=9100}"
 : "${ATB_HEALTH_TIMEOUT:=60}"
 : "${ATB_STOP_TIMEOUT:=20}"
+: "${ATB_INSTANCES:=1}"
+: "${ATB_PLATFORM_NATS_URL:=nats://127.0.0.1:$ATB_NATS_PORT}"
+case "$ATB_INSTANCES" in
+    [1-9]) ;;
+    *) atb_die "ATB_INSTANCES must be 1..9, got '$ATB_INSTANCES'" ;;
+esac
 LOG_DIR="$ATB_RUN_DIR/logs"
 PID_DIR="$ATB_RUN_DIR/pids"
 
@@ -70,7 +87,15 @@ discover() {
     done
 }
 
+# The health port of "<service>" or "<service>@k".
 health_port() {
+    local base k=1
+    case "$1" in *@*) k="${1##*@}" ;; esac
+    base="$(base_health_port "${1%@*}")"
+    echo $((base + 40 * (k - 1)))
+}
+
+base_health_port() {
     local name="$1" i extra=20
     for i in "${!SERVICES[@]}"; do
         if [ "${SERVICES[$i]}" = "$name" ]; then
@@ -110,12 +135,14 @@ healthy() {
 require_servers() {
     pg_isready -q -h 127.0.0.1 -p "$ATB_PG_PORT" -t 2 >/dev/null 2>&1 ||
         atb_die "PostgreSQL does not answer on 127.0.0.1:$ATB_PG_PORT; run scripts/services.sh start"
-    curl -fsS -m 2 "http://127.0.0.1:$ATB_NATS_MONITOR_PORT/healthz" >/dev/null 2>&1 ||
+    # js-enabled-only: a cluster node answers 503 to a plain /healthz while its streams
+    # catch up after a node came back, yet serves clients all along.
+    curl -fsS -m 2 "http://127.0.0.1:$ATB_NATS_MONITOR_PORT/healthz?js-enabled-only=true" >/dev/null 2>&1 ||
         atb_die "nats-server does not answer on monitor port $ATB_NATS_MONITOR_PORT; run scripts/services.sh start"
 }
 
 start_one() {
-    local name="$1" exe="$2" port pid password i log
+    local name="$1" exe="$2" port pid password i log svc="${1%@*}"
     port="$(health_port "$name")"
     log="$LOG_DIR/$name.log"
     pid="$(svc_pid "$name")"
@@ -126,19 +153,19 @@ start_one() {
     if atb_port_open "$port"; then
         atb_die "health port $port of $name is taken by another program; set ATB_HEALTH_PORT_BASE"
     fi
-    password="$(nats_password "$name")"
+    password="$(nats_password "$svc")"
     local nats_env=()
     if [ -n "$password" ]; then
-        nats_env=(ATB_NATS_USER="$name" ATB_NATS_PASSWORD="$password")
+        nats_env=(ATB_NATS_USER="$svc" ATB_NATS_PASSWORD="$password")
     else
         atb_warn "$name has no NATS user in $ATB_NATS_DEV_CONF: it connects without" \
             "credentials (as the dev admin); add a user for it"
     fi
     atb_say "starting $name (health port $port, log $log)"
     printf '\n--- %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$log"
-    env ATB_PG_URL="postgresql://atb_$name@127.0.0.1:$ATB_PG_PORT/$ATB_DB_NAME" \
+    env ATB_PG_URL="postgresql://atb_$svc@127.0.0.1:$ATB_PG_PORT/$ATB_DB_NAME" \
         ATB_PG_ADMIN_URL="postgresql://postgres@127.0.0.1:$ATB_PG_PORT/$ATB_DB_NAME" \
-        ATB_NATS_URL="nats://127.0.0.1:$ATB_NATS_PORT" \
+        ATB_NATS_URL="$ATB_PLATFORM_NATS_URL" \
         ATB_HTTP_PORT="$port" \
         "${nats_env[@]}" \
         setsid "$exe" </dev/null >>"$log" 2>&1 &
@@ -182,11 +209,27 @@ stop_one() {
     rm -f "$PID_DIR/$name.pid"
 }
 
+# "name path" for every instance of every service (instances in order within a service,
+# so every relay starts before the consumers), or of the one service/instance in $1.
+instances() {
+    local only="${1:-}" name exe k n="$ATB_INSTANCES"
+    case "$only" in *@[1-9]) [ "${only##*@}" -le "$n" ] || n="${only##*@}" ;; esac
+    while read -r name exe; do
+        for k in $(seq 1 "$n"); do
+            local inst="$name"
+            [ "$k" = 1 ] || inst="$name@$k"
+            if [ -z "$only" ] || [ "$only" = "$name" ] || [ "$only" = "$inst" ]; then
+                printf '%s %s\n' "$inst" "$exe"
+            fi
+        done
+    done < <(discover)
+}
+
 cmd_start() {
     local list name exe n=0
     require_servers
     mkdir -p "$LOG_DIR" "$PID_DIR"
-    list="$(discover)"
+    list="$(instances "${1:-}")"
     if [ -z "$list" ]; then
         atb_warn "no service binaries in $ATB_BUILD_DIR/services (build first: scripts/build.sh)"
         return 0
@@ -205,15 +248,20 @@ cmd_stop() {
         [ -e "$f" ] || continue
         name="${f##*/}"
         name="${name%.pid}"
-        case "$name" in nats-server) continue ;; esac
+        case "$name" in nats-server | nats-node*) continue ;; esac
+        if [ -n "${1:-}" ] && [ "$1" != "$name" ] && [ "$1" != "${name%@*}" ]; then
+            continue
+        fi
         names=("$name" "${names[@]}")
     done
     local ordered=() s
     for s in "${SERVICES[@]}"; do
-        case " ${names[*]} " in *" $s "*) ordered=("$s" "${ordered[@]}") ;; esac
+        for name in "${names[@]}"; do
+            [ "${name%@*}" = "$s" ] && ordered=("$name" "${ordered[@]}")
+        done
     done
     for name in "${names[@]}"; do
-        case " ${SERVICES[*]} " in *" $name "*) ;; *) ordered=("$name" "${ordered[@]}") ;; esac
+        case " ${SERVICES[*]} " in *" ${name%@*} "*) ;; *) ordered=("$name" "${ordered[@]}") ;; esac
     done
     for name in "${ordered[@]}"; do
         stop_one "$name"
@@ -222,7 +270,7 @@ cmd_stop() {
 
 cmd_status() {
     local list name exe pid port rc=0 state
-    list="$(discover)"
+    list="$(instances "${1:-}")"
     if [ -z "$list" ]; then
         echo "no service binaries in $ATB_BUILD_DIR/services"
         return 0
@@ -245,14 +293,14 @@ cmd_status() {
     return "$rc"
 }
 
-if [ "$#" -ne 1 ]; then
+if [ "$#" -lt 1 ] || [ "$#" -gt 2 ]; then
     usage >&2
     exit 2
 fi
 case "$1" in
     -h | --help | help) usage ;;
-    start) cmd_start ;;
-    stop) cmd_stop ;;
-    status) cmd_status ;;
+    start) cmd_start "${2:-}" ;;
+    stop) cmd_stop "${2:-}" ;;
+    status) cmd_status "${2:-}" ;;
     *) usage >&2; atb_die "unknown command '$1'" ;;
 esac

@@ -40,6 +40,7 @@ static const struct {
     {"simulate", cli_simulate, "what a draft rule set would change over the recorded caseload"},
     {"replay", cli_replay, "decisions as decided, as the law stood, and what-if, side by side"},
     {"demo", cli_demo, "drive a realistic demo workload through the command API"},
+    {"generate", cli_generate, "a municipality's year from a seed, through the command API"},
 };
 
 static void usage(FILE *f)

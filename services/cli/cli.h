@@ -121,6 +121,7 @@ int cli_simulate(cli *c, int argc, char **argv);      /* cli_simulate.c: reads t
 int cli_replay(cli *c, int argc, char **argv);        /* cli_replay3.c: reads the log itself */
 /* cli_simulate.c: the rule-set directory: given, else ATB_RULESETS, else the source tree's. */
 const char *cli_rulesets_dir(const char *given);
+int cli_generate(cli *c, int argc, char **argv);      /* cli_generate.c: a municipality's year */
 
 /* cli_demo_cases.c: the demo's caseload: households of the registered persons apply, are
  * visited, completed and decided. summary NULL: a text summary on stdout; else the figures

@@ -704,6 +704,132 @@ static void consumer_instances_sharing_a_durable_apply_each_event_once(void **st
     assert_true(ordered);
 }
 
+/* Three instances, each with its own PostgreSQL pool and NATS connection as separate
+ * processes would have, share one durable while events keep arriving and the stream loses
+ * every 9th one: each instance fills gaps from the log that another may be handling from a
+ * message at that moment, and idle instances catch up the same range of the log together.
+ * The handler refuses to apply an event at or below an effect already committed (the
+ * order check runs inside the effect's transaction), so a double or out-of-order effect
+ * shows as a dead letter as well as in the effects table. */
+typedef struct instance {
+    fixture *f;
+    bus *b;
+    es_store *es;
+    int64_t target;
+    hctx h;
+    bus_consumer_stats st;
+    int failures;
+} instance;
+
+static at_code ordered_handler(void *ctx, es_txn *txn, const es_event *ev, at_error *err)
+{
+    hctx *h = ctx;
+    PGconn *conn = es_txn_conn(txn);
+    char pos[24];
+    snprintf(pos, sizeof pos, "%" PRId64, ev->position);
+    const char *params[1] = { pos };
+    PGresult *r = PQexecParams(conn, "SELECT count(*) FROM bus_effects WHERE position >= $1::bigint",
+                               1, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    bool later = ok && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+    PQclear(r);
+    if (!ok)
+        return at_error_set(err, AT_UNAVAILABLE, NULL, "could not read the effects");
+    if (later)
+        return at_error_set(err, AT_CONFLICT, NULL, "an effect at or after %s exists", pos);
+    return handler(h, txn, ev, err);
+}
+
+static void *instance_main(void *arg)
+{
+    instance *in = arg;
+    bus_consumer_config cfg = { 0 };
+    cfg.durable = in->f->durable;
+    cfg.handler = ordered_handler;
+    cfg.ctx = &in->h;
+    cfg.batch = 8;
+    cfg.retry_delay_ms = 20;
+    cfg.ack_wait_ms = 2000;
+    in->h.consumer = in->f->durable;
+    bus_consumer *c = NULL;
+    at_error err;
+    at_error_clear(&err);
+    if (bus_consumer_open(&c, in->b, in->es, &cfg, &err) != AT_OK) {
+        fprintf(stderr, "instance: %s %s\n", err.message, err.detail);
+        in->failures++;
+        return NULL;
+    }
+    int64_t deadline = now_ms() + 60000;
+    while (now_ms() < deadline) {
+        int64_t ck = 0;
+        es_checkpoint_get(in->es, in->f->durable, &ck, &err);
+        if (ck >= __atomic_load_n(&in->target, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&in->target, __ATOMIC_ACQUIRE) > 0)
+            break;
+        at_code rc = bus_consumer_step(c, 50, NULL, &err);
+        if (rc != AT_OK && rc != AT_UNAVAILABLE && rc != AT_INTERNAL) {
+            fprintf(stderr, "instance step: %s %s\n", err.message, err.detail);
+            in->failures++;
+        }
+    }
+    bus_consumer_stats_get(c, &in->st);
+    bus_consumer_close(c);
+    return NULL;
+}
+
+static void consumer_instances_with_lost_messages_and_live_appends_apply_each_event_once_in_order(void **state)
+{
+    fixture *f = *state;
+    enum { N_INST = 3, ROUNDS = 12, PER_ROUND = 50 };
+    instance in[N_INST];
+    pthread_t th[N_INST];
+    memset(in, 0, sizeof in);
+    for (int i = 0; i < N_INST; i++) {
+        in[i].f = f;
+        in[i].b = h_bus_connect(f->prefix, f->stream);
+        in[i].es = h_es_open(db.admin);
+        in[i].target = 0;   /* set once the last round is relayed */
+        pthread_create(&th[i], NULL, instance_main, &in[i]);
+    }
+    int64_t head = 0;
+    uint64_t seq = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        head = h_append(f->es, "demo", "person", "PersonRegistered", PER_ROUND, 5);
+        h_relay_drain(f->es, f->b);
+        /* Stream sequences equal positions here (one relay, nothing lost before). */
+        for (; seq < (uint64_t)head; seq++)
+            if ((seq + 1) % 9 == 0)
+                assert_int_equal(js_DeleteMsg(bus_js(f->b), f->stream, seq + 1, NULL, NULL), NATS_OK);
+    }
+    for (int i = 0; i < N_INST; i++)
+        __atomic_store_n(&in[i].target, head, __ATOMIC_RELEASE);
+    int64_t handled = 0, gap_filled = 0, dead = 0;
+    for (int i = 0; i < N_INST; i++) {
+        pthread_join(th[i], NULL);
+        fprintf(stderr, "# instance %d: handled %" PRId64 ", from the log %" PRId64
+                ", duplicates %" PRId64 "\n", i, in[i].st.handled, in[i].st.gap_filled,
+                in[i].st.duplicates);
+        handled += in[i].st.handled;
+        gap_filled += in[i].st.gap_filled;
+        dead += in[i].st.dead_letters;
+        assert_int_equal(in[i].failures, 0);
+        es_close(in[i].es);
+        bus_close(in[i].b);
+    }
+    assert_int_equal(head, ROUNDS * PER_ROUND);
+    assert_int_equal(dead, 0);
+    assert_int_equal(handled, head);
+    assert_true(gap_filled >= head / 9);
+    assert_int_equal(checkpoint_of(f), head);
+    assert_int_equal(h_sql(db.admin, "SELECT count(*) FROM atb.dead_letters"), 0);
+    int64_t count, distinct;
+    bool ordered;
+    effects(f, &count, &distinct, &ordered);
+    assert_int_equal(count, head);
+    assert_int_equal(distinct, head);
+    assert_true(ordered);
+}
+
 static void consumer_open_refuses_bad_configuration_and_a_changed_filter(void **state)
 {
     fixture *f = *state;
@@ -778,6 +904,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(consumer_terminates_malformed_messages_without_stopping, setup, teardown),
         cmocka_unit_test_setup_teardown(consumer_survives_a_stream_rebuild, setup, teardown),
         cmocka_unit_test_setup_teardown(consumer_instances_sharing_a_durable_apply_each_event_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(consumer_instances_with_lost_messages_and_live_appends_apply_each_event_once_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(consumer_open_refuses_bad_configuration_and_a_changed_filter, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

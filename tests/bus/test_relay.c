@@ -1,6 +1,7 @@
 /*
  * test_relay.c -- libs/bus/src/relay.c and stream.c against real PostgreSQL and
- * nats-server: order, exactly-once in the stream, resume after kill -9, rebuild.
+ * nats-server: order, exactly-once in the stream, resume after kill -9, rebuild, and
+ * several relays on one stream (one publishes, a stale one never republishes).
  *
  * Run as "test_bus_relay relay-child <conninfo> <prefix> <stream>" it is the child
  * process of the kill -9 test: it relays until the log is drained, then exits 0.
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "bustest.h"
 #include "atb/v1/envelope.pb-c.h"
@@ -340,6 +342,169 @@ static void relay_resumes_after_kill9_without_loss_or_duplicates(void **state)
     assert_stream_is_log(f, n);
 }
 
+/* ---- several relays ---------------------------------------------------------- */
+
+/* The events stream as bus_stream_ensure makes it, but with a duplicate window of 200 ms,
+ * so that a republished event is not hidden by the window. */
+static void short_window_stream(fixture *f)
+{
+    char subject[128];
+    snprintf(subject, sizeof subject, "%s.evt.>", f->prefix);
+    const char *subjects[1] = { subject };
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = f->stream;
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Duplicates = 200LL * 1000 * 1000;
+    assert_int_equal(js_AddStream(NULL, bus_js(f->b), &cfg, NULL, NULL), NATS_OK);
+}
+
+static void relay_stands_by_while_another_relay_holds_the_lock(void **state)
+{
+    fixture *f = *state;
+    h_append(f->es, "demo", "person", "PersonRegistered", 10, 10);
+    bus_relay *r = NULL;
+    at_error err;
+    at_error_clear(&err);
+    assert_int_equal(bus_relay_open(&r, f->es, f->b, 100, &err), AT_OK);
+
+    /* Another relay's lock, held by a connection of its own. */
+    PGconn *other = PQconnectdb(db.admin);
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    const char *params[1] = { f->stream };
+    PGresult *res = PQexecParams(other, "SELECT pg_advisory_lock(hashtext('atb.relay'), hashtext($1))",
+                                 1, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+
+    size_t got = 99;
+    assert_int_equal(bus_relay_step(r, 50, &got, &err), AT_OK);
+    assert_int_equal(got, 0);
+    assert_false(bus_relay_leader(r));
+    uint64_t msgs = 0, last_seq = 0;
+    h_stream_state(f->b, &msgs, &last_seq);
+    assert_int_equal(msgs, 0);
+
+    /* The other relay dies (its connection ends): this one takes over at its next step. */
+    PQfinish(other);
+    int steps = 0;
+    do {
+        assert_int_equal(bus_relay_step(r, 50, &got, &err), AT_OK);
+    } while (got == 0 && ++steps < 100);   /* the server ends the backend asynchronously */
+    assert_int_equal(got, 10);
+    assert_true(bus_relay_leader(r));
+    bus_relay_close(r);
+    assert_stream_is_log(f, 10);
+}
+
+static void relay_behind_another_relay_publishes_nothing_twice_after_the_duplicate_window(void **state)
+{
+    fixture *f = *state;
+    short_window_stream(f);
+    bus *b2 = h_bus_connect(f->prefix, f->stream);
+    es_store *es2 = h_es_open(db.admin);
+    bus_relay *stale = NULL, *live = NULL;
+    at_error err;
+    at_error_clear(&err);
+    assert_int_equal(bus_relay_open(&stale, es2, b2, 1000, &err), AT_OK);
+    assert_int_equal(bus_relay_open(&live, f->es, f->b, 1000, &err), AT_OK);
+    h_append(f->es, "demo", "person", "PersonRegistered", 100, 10);
+    size_t got = 0;
+    assert_int_equal(bus_relay_step(live, 0, &got, &err), AT_OK);
+    assert_int_equal(got, 100);
+
+    /* The stale relay (stalled, say) wakes up after the duplicate window: it must not
+     * publish 1..100 again. */
+    sleep_ms(400);
+    assert_int_equal(bus_relay_step(stale, 0, &got, &err), AT_OK);
+    assert_int_equal(got, 0);
+    assert_int_equal(bus_relay_position(stale), 100);
+    h_append(f->es, "demo", "person", "PersonRegistered", 20, 10);
+    assert_int_equal(bus_relay_step(stale, 0, &got, &err), AT_OK);
+    assert_int_equal(got, 20);
+    sleep_ms(400);
+    assert_int_equal(bus_relay_step(live, 0, &got, &err), AT_OK);
+    assert_int_equal(got, 0);
+    assert_int_equal(bus_relay_position(live), 120);
+    bus_relay_close(stale);
+    bus_relay_close(live);
+    es_close(es2);
+    bus_close(b2);
+    assert_stream_is_log(f, 120);
+}
+
+typedef struct relayer {
+    fixture *f;
+    int64_t head;          /* set by the appender when it is done; 0 until then */
+    size_t published;
+    int steps_led;
+    int failures;
+} relayer;
+
+static void *relayer_main(void *arg)
+{
+    relayer *rl = arg;
+    bus *b = h_bus_connect(rl->f->prefix, rl->f->stream);
+    es_store *es = h_es_open(db.admin);
+    bus_relay *r = NULL;
+    at_error err;
+    at_error_clear(&err);
+    if (bus_relay_open(&r, es, b, 64, &err) != AT_OK) {
+        rl->failures++;
+        goto out;
+    }
+    for (int i = 0; i < 100000; i++) {
+        int64_t head = __atomic_load_n(&rl->head, __ATOMIC_ACQUIRE);
+        if (head > 0 && bus_relay_position(r) >= head)
+            break;
+        size_t got = 0;
+        if (bus_relay_step(r, 20, &got, &err) != AT_OK) {
+            fprintf(stderr, "relay step: %s %s\n", err.message, err.detail);
+            rl->failures++;
+        }
+        rl->published += got;
+        if (bus_relay_leader(r))
+            rl->steps_led++;
+    }
+    bus_relay_close(r);
+out:
+    es_close(es);
+    bus_close(b);
+    return NULL;
+}
+
+static void relays_stepping_together_publish_the_log_once_in_order(void **state)
+{
+    fixture *f = *state;
+    short_window_stream(f);
+    relayer rl[3];
+    pthread_t th[3];
+    memset(rl, 0, sizeof rl);
+    for (int i = 0; i < 3; i++) {
+        rl[i].f = f;
+        pthread_create(&th[i], NULL, relayer_main, &rl[i]);
+    }
+    int64_t head = 0;
+    for (int i = 0; i < 40; i++) {
+        head = h_append(f->es, "demo", "person", "PersonRegistered", 25, 5);
+        sleep_ms(i % 4 == 0 ? 250 : 10);   /* now and then longer than the window */
+    }
+    for (int i = 0; i < 3; i++)
+        __atomic_store_n(&rl[i].head, head, __ATOMIC_RELEASE);
+    size_t published = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        fprintf(stderr, "# relay %d: published %zu in %d steps it led\n", i, rl[i].published,
+                rl[i].steps_led);
+        assert_int_equal(rl[i].failures, 0);
+        published += rl[i].published;
+    }
+    assert_int_equal(published, (size_t)head);
+    assert_stream_is_log(f, head);
+}
+
 static int relay_child(const char *conninfo, const char *prefix, const char *stream)
 {
     es_store *es = h_es_open(conninfo);
@@ -365,6 +530,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(stream_last_position_steps_over_deleted_tail_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(stream_ensure_refuses_a_stream_with_other_subjects, setup, teardown),
         cmocka_unit_test_setup_teardown(relay_resumes_after_kill9_without_loss_or_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(relay_stands_by_while_another_relay_holds_the_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(relay_behind_another_relay_publishes_nothing_twice_after_the_duplicate_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(relays_stepping_together_publish_the_log_once_in_order, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     nats_Close();

@@ -20,6 +20,8 @@ typedef struct fixture {
     bus *server;              /* the responder's connection */
     bus *client;
     natsSubscription *sub;
+    int die_on_first_seen;    /* DieOnFirst requests received */
+    int unavailable_seen;     /* UnavailableTwice requests received */
 } fixture;
 
 /* The responder: RegisterPerson answers a CommandReply echoing the command id; Fail
@@ -45,6 +47,24 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
         rep.key = s.tenant;
         bus_reply(f->server, msg, &rep.base, NULL);
         atb__v1__command_header__free_unpacked(h, NULL);
+    } else if (strcmp(s.name, "DieOnFirst") == 0) {
+        /* An instance that dies with the request: only the second send is answered. */
+        if (__atomic_add_fetch(&f->die_on_first_seen, 1, __ATOMIC_SEQ_CST) > 1) {
+            Atb__V1__CommandReply rep = ATB__V1__COMMAND_REPLY__INIT;
+            rep.stream_id = "answered";
+            bus_reply(f->server, msg, &rep.base, NULL);
+        }
+    } else if (strcmp(s.name, "UnavailableTwice") == 0) {
+        /* A service whose database restarts: "could not" twice, then done. */
+        if (__atomic_add_fetch(&f->unavailable_seen, 1, __ATOMIC_SEQ_CST) <= 2) {
+            at_error_set(&err, AT_UNAVAILABLE, NULL, "could not reach PostgreSQL");
+            bus_reply_error(f->server, msg, &err);
+        } else {
+            Atb__V1__CommandReply rep = ATB__V1__COMMAND_REPLY__INIT;
+            rep.stream_id = "answered";
+            rep.version = 7;
+            bus_reply(f->server, msg, &rep.base, NULL);
+        }
     } else if (strcmp(s.name, "Fail") == 0) {
         at_error_set(&err, AT_CONFLICT, "meta.expected_version", "stale expected version %d", 3);
         at_error_detail(&err, "The stream is at version 5.");
@@ -164,6 +184,57 @@ static void request_that_gets_no_answer_times_out_as_unavailable(void **state)
     assert_non_null(strstr(err.message, "within 300 ms"));
 }
 
+static void request_lost_by_a_dying_instance_is_sent_again_and_answered(void **state)
+{
+    fixture *f = *state;
+    char subject[128];
+    assert_true(bus_subject_command(f->client, subject, sizeof subject, "demo", "intake", "DieOnFirst") > 0);
+    Atb__V1__CommandHeader cmd = ATB__V1__COMMAND_HEADER__INIT;
+    natsMsg *reply = NULL;
+    at_error err;
+    at_error_clear(&err);
+    assert_int_equal(bus_request(f->client, subject, &cmd.base, 300, &reply, &err), AT_OK);
+    assert_non_null(reply);
+    Atb__V1__CommandReply *r = atb__v1__command_reply__unpack(
+        NULL, (size_t)natsMsg_GetDataLength(reply), (const uint8_t *)natsMsg_GetData(reply));
+    assert_non_null(r);
+    assert_string_equal(r->stream_id, "answered");
+    atb__v1__command_reply__free_unpacked(r, NULL);
+    natsMsg_Destroy(reply);
+    assert_int_equal(__atomic_load_n(&f->die_on_first_seen, __ATOMIC_SEQ_CST), 2);
+}
+
+static void request_answered_unavailable_is_sent_again_until_done(void **state)
+{
+    fixture *f = *state;
+    char subject[128];
+    assert_true(bus_subject_command(f->client, subject, sizeof subject, "demo", "intake", "UnavailableTwice") > 0);
+    Atb__V1__CommandHeader cmd = ATB__V1__COMMAND_HEADER__INIT;
+    natsMsg *reply = NULL;
+    at_error err;
+    at_error_clear(&err);
+    assert_int_equal(bus_request(f->client, subject, &cmd.base, 2000, &reply, &err), AT_OK);
+    Atb__V1__CommandReply *r = atb__v1__command_reply__unpack(
+        NULL, (size_t)natsMsg_GetDataLength(reply), (const uint8_t *)natsMsg_GetData(reply));
+    assert_non_null(r);
+    assert_null(r->error);
+    assert_int_equal(r->version, 7);
+    atb__v1__command_reply__free_unpacked(r, NULL);
+    natsMsg_Destroy(reply);
+    assert_int_equal(__atomic_load_n(&f->unavailable_seen, __ATOMIC_SEQ_CST), 3);
+
+    /* Other refusals are the caller's: sent once. */
+    assert_true(bus_subject_command(f->client, subject, sizeof subject, "demo", "intake", "Fail") > 0);
+    assert_int_equal(bus_request(f->client, subject, &cmd.base, 2000, &reply, &err), AT_OK);
+    r = atb__v1__command_reply__unpack(NULL, (size_t)natsMsg_GetDataLength(reply),
+                                       (const uint8_t *)natsMsg_GetData(reply));
+    assert_non_null(r);
+    assert_non_null(r->error);
+    assert_int_equal(r->error->code, AT_CONFLICT);
+    atb__v1__command_reply__free_unpacked(r, NULL);
+    natsMsg_Destroy(reply);
+}
+
 static void reply_to_a_message_without_reply_subject_is_refused(void **state)
 {
     fixture *f = *state;
@@ -176,6 +247,27 @@ static void reply_to_a_message_without_reply_subject_is_refused(void **state)
     assert_string_equal(err.message, "cannot reply: the request has no reply subject");
     assert_int_equal(bus_reply_error(f->server, m, &err), AT_VALIDATION);
     natsMsg_Destroy(m);
+}
+
+/* A cluster's URL list: one dead server in it does not stop the connection. */
+static void connect_to_a_server_list_uses_a_live_server(void **state)
+{
+    (void)state;
+    char urls[600];
+    snprintf(urls, sizeof urls, "nats://127.0.0.1:1,%s,nats://127.0.0.1:2", t_nats_url());
+    bus_config cfg = { 0 };
+    cfg.url = urls;
+    cfg.name = "test_bus_url_list";
+    bus *b = NULL;
+    at_error err;
+    at_error_clear(&err);
+    assert_int_equal(bus_connect(&b, &cfg, &err), AT_OK);
+    assert_non_null(b);
+    assert_int_equal(natsConnection_Flush(bus_nats(b)), NATS_OK);
+    bus_close(b);
+    cfg.url = "nats://127.0.0.1:1,nats://127.0.0.1:2";
+    assert_int_equal(bus_connect(&b, &cfg, &err), AT_UNAVAILABLE);
+    assert_null(b);
 }
 
 static void connect_refuses_bad_prefix_stream_and_unreachable_server(void **state)
@@ -286,8 +378,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(reply_error_decodes_as_command_reply_with_code_and_message, setup, teardown),
         cmocka_unit_test_setup_teardown(request_without_responder_is_unavailable, setup, teardown),
         cmocka_unit_test_setup_teardown(request_that_gets_no_answer_times_out_as_unavailable, setup, teardown),
+        cmocka_unit_test_setup_teardown(request_lost_by_a_dying_instance_is_sent_again_and_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(request_answered_unavailable_is_sent_again_until_done, setup, teardown),
         cmocka_unit_test_setup_teardown(reply_to_a_message_without_reply_subject_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_refuses_bad_prefix_stream_and_unreachable_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(connect_to_a_server_list_uses_a_live_server, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_on_a_uv_loop_serves_blocking_calls_from_workers, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

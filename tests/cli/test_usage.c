@@ -318,11 +318,32 @@ static void report_commands_answer_help_and_refuse_bad_options(void **state)
     usage_error("unknown projection \"everything\"");
 }
 
+/* atbalsts generate: --help, usage errors before anything is sent, and a dry run, which
+ * needs no NATS at all (the URL here answers nothing). */
+static void generate_checks_its_options_and_dry_runs_without_nats(void **state)
+{
+    (void)state;
+    CLI("generate", "--help");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "usage: atbalsts generate"));
+    CLI("generate", "--preset", "atlantida");
+    usage_error("unknown preset \"atlantida\"");
+    CLI("generate", "--scale", "1001");
+    usage_error("--scale is 1..1000");
+    CLI("generate", "--preset", "daugavpils", "--scale", "10", "--dry-run");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "2000 persons"));
+    CLI("generate", "--preset", "tervete");
+    assert_int_equal(r.code, 3);
+    assert_non_null(strstr(r.err, "could not connect to NATS"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(means_recalculate_needs_a_day),
         cmocka_unit_test(simulate_and_replay_check_their_options_first),
+        cmocka_unit_test(generate_checks_its_options_and_dry_runs_without_nats),
         cmocka_unit_test(every_command_answers_help_with_exit_0),
         cmocka_unit_test(usage_errors_exit_1_and_say_what_is_wrong),
         cmocka_unit_test(report_commands_answer_help_and_refuse_bad_options),

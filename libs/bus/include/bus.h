@@ -12,6 +12,12 @@
  *
  * Relay: publishes committed events from the log in position order, resumes after a
  * restart from the last message in the stream, rebuilds a deleted stream from the log.
+ * Several relays on one stream are safe: one publishes at a time (a PostgreSQL advisory
+ * lock per step), the others stand by and take over when it dies.
+ *
+ * Consumers: several instances may open the same durable; JetStream hands each message
+ * to one of them, and the checkpoint row (locked in each effect's transaction) decides
+ * which instance applies an event: exactly one, in log order.
  *
  * Consumer: a durable JetStream pull consumer whose handler runs inside a PostgreSQL
  * transaction that also moves the consumer's checkpoint; redelivery of a handled event is
@@ -34,7 +40,8 @@
 #include "es.h"
 
 typedef struct bus_config {
-    const char *url;          /* "nats://127.0.0.1:4222" */
+    const char *url;          /* "nats://127.0.0.1:4222"; a cluster: up to 16 URLs joined
+                                 by ',' (the connection fails over between them) */
     const char *user;         /* NULL = no auth */
     const char *password;
     const char *name;         /* connection name shown by the server */
@@ -112,7 +119,8 @@ typedef struct bus_relay bus_relay;
 /* Ensure the stream and resume after the Atb-Position of its last message (0 if the
  * stream is empty or new: the whole log is published again). batch: events read and
  * published per step (0 = default 1000, at most 100000). es and b are borrowed and must
- * outlive the relay; b's connection is the one that publishes (one relay per stream).
+ * outlive the relay; b's connection is the one that publishes (several relays on one
+ * stream take turns: see bus_relay_step).
  * Errors: AT_CONFLICT (the stream holds positions beyond this log's head, or has other
  * subjects), AT_MALFORMED (its last message has no Atb-Position), AT_UNAVAILABLE.
  * Free with bus_relay_close. */
@@ -125,7 +133,14 @@ at_code bus_relay_open(bus_relay **out, es_store *es, bus *b, int batch, at_erro
  * stores each once. Subject tokens that cannot be tokens (a '.' in a type, say) are
  * published with '_' in their place; the envelope keeps the exact values. */
 at_code bus_relay_step(bus_relay *r, int wait_ms, size_t *published, at_error *err);
+/* Several relays: a step first tries pg_try_advisory_xact_lock(hashtext('atb.relay'),
+ * hashtext(<stream>)) in a transaction held until its acknowledgements are in. Without the
+ * lock the step publishes nothing, returns AT_OK with 0 after min(wait_ms, 500 ms), and
+ * bus_relay_leader() is false. With it, the relay first moves its position forward to the
+ * stream's last Atb-Position (what another relay published), then publishes. */
 int64_t bus_relay_position(const bus_relay *r);   /* last position confirmed in the stream */
+/* True if the last step held the relay lock (see "Several relays" below); any thread. */
+bool bus_relay_leader(const bus_relay *r);
 void bus_relay_close(bus_relay *r);               /* NULL is a no-op */
 
 /* ---- consumers: JetStream -> handler, exactly-once effects ---- */
@@ -206,8 +221,17 @@ at_code bus_reply(bus *b, natsMsg *req, const ProtobufCMessage *msg, at_error *e
 at_code bus_reply_error(bus *b, natsMsg *req, const at_error *e);
 
 /* Client side: send a request (packed msg) and wait up to timeout_ms for the reply bytes.
+ * A request not answered within timeout_ms is sent again, the same bytes, and waited for
+ * as long once more: with several instances of a service, the one that received it may
+ * have died (kill -9, a lost NATS node), and the queue group hands the second send to a
+ * live one. Safe because a command carries its command id and runs at most once, and a
+ * query only reads. So an unanswered request returns after 2 * timeout_ms. A reply whose
+ * error (field 1 of every reply) is UNAVAILABLE -- "could not", the service's database was
+ * restarting, say -- is also sent again, up to 5 times, after 0.25, 0.5, 1, 2 and 4 s; the
+ * last reply is returned as it is.
  * *reply is a natsMsg the caller destroys (NULL on failure). Errors: AT_UNAVAILABLE (no
- * service subscribes to the subject; no reply in time), AT_VALIDATION, AT_TOO_LARGE. */
+ * service subscribes to the subject, at once; no reply to either send), AT_VALIDATION,
+ * AT_TOO_LARGE. */
 at_code bus_request(bus *b, const char *subject, const ProtobufCMessage *msg, int timeout_ms,
                     natsMsg **reply, at_error *err);
 

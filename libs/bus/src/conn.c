@@ -89,6 +89,26 @@ natsStatus bus__js_new(bus *b, jsCtx **out, jsPubAckErrHandler err_cb, void *clo
     return natsConnection_JetStream(out, b->nc, &jo);
 }
 
+/* A cluster: "nats://a:4222,nats://b:4222,..." is handed to libnats as a server list
+ * (natsOptions_SetURL takes one URL); the connection picks one and fails over to the others. */
+static natsStatus set_servers(natsOptions *opts, const char *url)
+{
+    if (!strchr(url, ','))
+        return natsOptions_SetURL(opts, url);
+    char *copy = strdup(url);
+    const char *list[16];
+    int n = 0;
+    if (!copy)
+        return NATS_NO_MEMORY;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && n < 16;
+         tok = strtok_r(NULL, ",", &save))
+        if (*tok)
+            list[n++] = tok;
+    natsStatus s = n > 0 ? natsOptions_SetServers(opts, list, n) : NATS_INVALID_ARG;
+    free(copy);
+    return s;
+}
+
 at_code bus_connect(bus **out, const bus_config *cfg, at_error *err)
 {
     *out = NULL;
@@ -123,7 +143,7 @@ at_code bus_connect(bus **out, const bus_config *cfg, at_error *err)
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
     if (s == NATS_OK)
-        s = natsOptions_SetURL(opts, cfg->url);
+        s = set_servers(opts, cfg->url);
     if (s == NATS_OK && cfg->user && *cfg->user)
         s = natsOptions_SetUserInfo(opts, cfg->user, cfg->password ? cfg->password : "");
     if (s == NATS_OK && cfg->name && *cfg->name)

@@ -17,6 +17,16 @@
  *    (0 for an empty or new stream): a kill -9 loses nothing and publishes nothing twice,
  *    and a deleted stream is rebuilt from the whole log.
  *
+ * Several relays (one per instance of the relay service) are safe: a step publishes only
+ * while it holds a PostgreSQL transaction-level advisory lock on the stream's name
+ * (pg_try_advisory_xact_lock), and under the lock it first moves its position forward to
+ * the stream's last Atb-Position, so it never publishes again what another relay already
+ * published. A relay that does not get the lock is a standby: its step publishes nothing
+ * and returns after wait_ms (at most STANDBY_WAIT_MS). A relay killed with the lock loses
+ * it with its PostgreSQL connection, and a standby takes over at its next step. The
+ * duplicate window alone was rejected: a relay stalled for more than 2 minutes would
+ * publish old positions again, after newer ones, and the stream would not be the log.
+ *
  * Speed: while the acknowledgements of one batch are on their way, the step reads the next
  * batch from PostgreSQL (a read has no effect, so it is simply dropped if the batch
  * fails). The relay has its own JetStream context, so its acknowledgement tracking and
@@ -29,11 +39,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <libpq-fe.h>
 
 #define DEFAULT_BATCH 1000
 #define MAX_BATCH 100000
 /* How long a step waits for the acknowledgements of its batch. */
 #define ACK_WAIT_MS 10000
+/* The longest a standby's step waits before it returns (it tries the lock again then). */
+#define STANDBY_WAIT_MS 500
 
 struct bus_relay {
     es_store *es;
@@ -41,6 +55,7 @@ struct bus_relay {
     jsCtx *js;                 /* the relay's own context (its own async-ack tracking) */
     int batch;
     int64_t pos;               /* last position confirmed in the stream */
+    bool leader;               /* the last step held the relay lock */
     es_batch *next;            /* events after pos read ahead, or NULL */
     uint8_t *buf;              /* envelope packing buffer */
     size_t cap;
@@ -114,6 +129,73 @@ int64_t bus_relay_position(const bus_relay *r)
     return r->pos;
 }
 
+bool bus_relay_leader(const bus_relay *r)
+{
+    return __atomic_load_n(&r->leader, __ATOMIC_RELAXED);
+}
+
+static at_code publish_step(bus_relay *r, int wait_ms, size_t *published, at_error *err);
+
+/* Begin a transaction and try the relay lock of this stream in it. *t is NULL when the
+ * lock is held by another relay (AT_OK) or on failure. */
+static at_code take_lock(bus_relay *r, es_txn **t, at_error *err)
+{
+    *t = NULL;
+    es_txn *txn = NULL;
+    es_status st = es_txn_begin(r->es, &txn, err);
+    if (st != ES_OK)
+        return es_status_code(st);
+    const char *params[1] = { r->b->stream };
+    PGresult *res = PQexecParams(es_txn_conn(txn),
+                                 "SELECT pg_try_advisory_xact_lock(hashtext('atb.relay'), hashtext($1))",
+                                 1, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    bool got = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    if (!ok) {
+        at_error_set(err, AT_UNAVAILABLE, NULL, "could not take the relay lock of stream %s",
+                     r->b->stream);
+        at_error_detail(err, "PostgreSQL said: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    if (!got) {
+        es_txn_rollback(txn);
+        return ok ? AT_OK : AT_UNAVAILABLE;
+    }
+    *t = txn;
+    return AT_OK;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Under the lock: step over what another relay published since this one last did. A
+ * stream that lost its tail (or was deleted) keeps r->pos: the publish then fails or
+ * refills it, as with one relay. */
+static at_code follow_stream(bus_relay *r, at_error *err)
+{
+    int64_t last = 0;
+    at_error e;
+    at_error_clear(&e);
+    at_code rc = bus_stream_last_position(r->b, &last, &e);
+    if (rc == AT_NOT_FOUND)
+        return AT_OK;
+    if (rc != AT_OK) {
+        if (err)
+            *err = e;
+        return rc;
+    }
+    if (last > r->pos) {
+        r->pos = last;
+        es_batch_free(r->next);
+        r->next = NULL;
+    }
+    return AT_OK;
+}
+
 /* Publish one event asynchronously. The message is the library's once accepted. */
 static at_code publish_one(bus_relay *r, const es_event *ev, at_error *err)
 {
@@ -170,6 +252,29 @@ at_code bus_relay_step(bus_relay *r, int wait_ms, size_t *published, at_error *e
 {
     if (published)
         *published = 0;
+    es_txn *lock = NULL;
+    at_code rc = take_lock(r, &lock, err);
+    if (rc != AT_OK)
+        return rc;
+    if (!lock) {   /* another relay publishes: stand by */
+        __atomic_store_n(&r->leader, false, __ATOMIC_RELAXED);
+        es_batch_free(r->next);
+        r->next = NULL;
+        if (wait_ms > 0)
+            sleep_ms(wait_ms < STANDBY_WAIT_MS ? wait_ms : STANDBY_WAIT_MS);
+        return AT_OK;
+    }
+    __atomic_store_n(&r->leader, true, __ATOMIC_RELAXED);
+    rc = follow_stream(r, err);
+    if (rc == AT_OK)
+        rc = publish_step(r, wait_ms, published, err);
+    /* The lock has done its job once the acknowledgements are in; nothing was written. */
+    es_txn_rollback(lock);
+    return rc;
+}
+
+static at_code publish_step(bus_relay *r, int wait_ms, size_t *published, at_error *err)
+{
     es_batch *batch = r->next;
     r->next = NULL;
     if (!batch) {

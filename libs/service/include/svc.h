@@ -131,6 +131,8 @@ typedef struct svc_def {
  *   --nats-user U   ATB_NATS_USER     --nats-password P  ATB_NATS_PASSWORD
  *   --prefix P      ATB_PREFIX        subject prefix, default "atb"
  *   --stream S      ATB_STREAM        JetStream stream, default "ATB_EVENTS"
+ *   --stream-replicas N  ATB_STREAM_REPLICAS  replicas of a stream the relay creates, 1..5,
+ *                   default 1 (3 on a NATS cluster; an existing stream is never changed)
  *   --http PORT     ATB_HTTP_PORT     health/metrics on 127.0.0.1:PORT, 0 = off
  *   --workers N     ATB_WORKERS       handler threads, default 8
  *   --max-msg BYTES ATB_MAX_MSG       largest request accepted, default 65536

@@ -426,6 +426,7 @@ int svc_main(const svc_def *def, int argc, char **argv)
         .name = appname,
         .prefix = s->cfg.prefix,
         .stream = s->cfg.stream,
+        .replicas = (int)s->cfg.stream_replicas,
         .uv_loop = s->loop,       /* this is the loop thread: the adapter records it */
     };
     if (bus_connect(&s->bus, &bc, &err) != AT_OK) {

@@ -145,6 +145,9 @@ static void metrics(svc *s, at_buf *b)
     if (s->def->run_relay) {
         head(b, "atb_relay_position", "gauge", "The last log position the stream confirmed.");
         series(b, s, "atb_relay_position", NULL, NULL, NULL, NULL, atomic_load(&s->relay_position));
+        head(b, "atb_relay_leader", "gauge",
+             "1 if this instance's relay publishes, 0 if it stands by for another instance.");
+        series(b, s, "atb_relay_leader", NULL, NULL, NULL, NULL, atomic_load(&s->relay_leader));
     }
 
     bool nats_up = s->bus && natsConnection_Status(bus_nats(s->bus)) == NATS_CONN_STATUS_CONNECTED;

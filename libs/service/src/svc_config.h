@@ -22,6 +22,7 @@ typedef struct svc_config {
     char nats_password[256];
     char prefix[129];
     char stream[65];
+    int64_t stream_replicas;      /* used when the relay creates the stream */
     int64_t http_port;            /* 0 = no health/metrics server */
     int64_t workers;
     int64_t max_msg;

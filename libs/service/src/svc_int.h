@@ -149,6 +149,7 @@ struct svc {
     pthread_t relay_thread, monitor_thread;
     bool relay_started, monitor_started;
     atomic_int_fast64_t relay_position;
+    atomic_int_fast64_t relay_leader;    /* 1 while this instance's relay publishes */
     atomic_int_fast64_t log_head;
     atomic_bool pg_ok;
 

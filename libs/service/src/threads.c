@@ -175,6 +175,13 @@ static void *relay_main(void *arg)
         size_t published = 0;
         at_code rc = bus_relay_step(rel, RELAY_WAIT_MS, &published, &err);
         atomic_store(&s->relay_position, bus_relay_position(rel));
+        /* Several relay instances: one publishes at a time, the others stand by (bus.h);
+         * the lock is taken per step, so the publisher may change often: debug only, the
+         * gauge atb_relay_leader shows it. */
+        int64_t leader = bus_relay_leader(rel) ? 1 : 0;
+        if (rc == AT_OK && atomic_exchange(&s->relay_leader, leader) != leader)
+            svc_log_kv(SVC_LOG_DEBUG, leader ? "relay publishes" : "relay stands by: another instance publishes",
+                       "stream", bus_stream_name(s->bus), NULL);
         if (rc == AT_CONFLICT || rc == AT_MALFORMED) {
             /* the stream disagrees with the log: reopen (resumes from the stream's state) */
             bus_relay_close(rel);
