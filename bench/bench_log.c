@@ -26,46 +26,10 @@
 #include <unistd.h>
 #include <libpq-fe.h>
 
+#include "benchlib.h"
+
 #include "atb/v1/intake.pb-c.h"
 #include "es.h"
-
-static const char *env_or(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const char *why)
-{
-    fprintf(stderr, "bench_log: %s: %s\n", what, why);
-    exit(1);
-}
-
-static PGconn *connect_db(const char *db)
-{
-    char ci[512];
-    snprintf(ci, sizeof ci, "host=%s port=%s user=%s dbname=%s", env_or("ATB_PG_HOST", "127.0.0.1"),
-             env_or("ATB_PG_PORT", "54329"), env_or("ATB_PG_SUPERUSER", "postgres"), db);
-    PGconn *c = PQconnectdb(ci);
-    if (PQstatus(c) != CONNECTION_OK)
-        die("connect", PQerrorMessage(c));
-    return c;
-}
-
-static void exec_or_die(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        die(sql, PQerrorMessage(c));
-    PQclear(r);
-}
 
 static char *show(PGconn *c, const char *setting)
 {
@@ -81,7 +45,7 @@ static void uuid_v4(char out[37])
 {
     unsigned char b[16];
     if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
-        die("getrandom", "failed");
+        bh_die("getrandom", "failed");
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
@@ -111,84 +75,68 @@ static void make_payload(void)
     pr.registered_on = &reg;
     payload_len = atb__v1__person_registered__get_packed_size(&pr);
     if (payload_len > sizeof payload)
-        die("payload", "too large");
+        bh_die("payload", "too large");
     atb__v1__person_registered__pack(&pr, payload);
 }
 
 /* ---- baseline: COPY FROM STDIN binary ----------------------------------------------- */
 
-static size_t put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; return 2; }
-static size_t put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-    return 4;
-}
-static size_t put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)(v >> 32)); put32(p + 4, (uint32_t)v); return 8; }
-static size_t field(uint8_t *p, const void *v, size_t n)
-{
-    put32(p, (uint32_t)n);
-    memcpy(p + 4, v, n);
-    return 4 + n;
-}
-static size_t field8(uint8_t *p, int64_t v) { put32(p, 8); put64(p + 4, (uint64_t)v); return 12; }
-static size_t field_null(uint8_t *p) { return put32(p, 0xffffffffu); }
-
 /* COPY n rows into bench_plain, made by create_sql; returns rows/s. */
 static double bench_copy_in(PGconn *c, long n, const char *create_sql)
 {
-    exec_or_die(c, create_sql);
+    bh_exec(c, create_sql);
     static const uint8_t id[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     size_t cap = 1 << 20, len = 0;
     uint8_t *buf = malloc(cap);
-    double t0 = now_s();
+    double t0 = bh_now_s();
     PGresult *r = PQexec(c, "COPY bench_plain FROM STDIN (FORMAT binary)");
     if (PQresultStatus(r) != PGRES_COPY_IN)
-        die("COPY FROM", PQerrorMessage(c));
+        bh_die("COPY FROM", PQerrorMessage(c));
     PQclear(r);
     static const uint8_t header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
     memcpy(buf, header, 11);
-    len = 11 + put32(buf + 11, 0);
-    len += put32(buf + len, 0);
+    len = 11 + bh_put32(buf + 11, 0);
+    len += bh_put32(buf + len, 0);
     int64_t ts = 742000000000000LL;
     for (long i = 0; i < n; i++) {
         if (cap - len < 512) {
             if (PQputCopyData(c, (const char *)buf, (int)len) != 1)
-                die("COPY data", PQerrorMessage(c));
+                bh_die("COPY data", PQerrorMessage(c));
             len = 0;
         }
         char stream[48];
         int sl = snprintf(stream, sizeof stream, "person-%ld", i);
         uint8_t *p = buf + len;
-        p += put16(p, 14);
+        p += bh_put16(p, 14);
         uint8_t eid[16];
         memcpy(eid, id, 16);
-        put64(eid + 8, (uint64_t)i * 0x9e3779b97f4a7c15ULL);   /* unique, scattered like v4 ids */
-        p += field8(p, i + 1);
-        p += field(p, eid, 16);
-        p += field(p, "demo", 4);
-        p += field(p, stream, (size_t)sl);
-        p += field(p, "person", 6);
-        p += field8(p, 1);
-        p += field(p, "PersonRegistered", 16);
-        p += field8(p, ts);
-        p += field8(p, ts);
-        p += field_null(p);
-        p += field_null(p);
-        p += field(p, id, 16);
-        p += field(p, "user:bench", 10);
-        p += field(p, payload, payload_len);
+        bh_put64(eid + 8, (uint64_t)i * 0x9e3779b97f4a7c15ULL);   /* unique, scattered like v4 ids */
+        p += bh_field8(p, i + 1);
+        p += bh_field(p, eid, 16);
+        p += bh_field(p, "demo", 4);
+        p += bh_field(p, stream, (size_t)sl);
+        p += bh_field(p, "person", 6);
+        p += bh_field8(p, 1);
+        p += bh_field(p, "PersonRegistered", 16);
+        p += bh_field8(p, ts);
+        p += bh_field8(p, ts);
+        p += bh_field_null(p);
+        p += bh_field_null(p);
+        p += bh_field(p, id, 16);
+        p += bh_field(p, "user:bench", 10);
+        p += bh_field(p, payload, payload_len);
         len = (size_t)(p - buf);
     }
-    len += put16(buf + len, 0xffff);
+    len += bh_put16(buf + len, 0xffff);
     if (PQputCopyData(c, (const char *)buf, (int)len) != 1 || PQputCopyEnd(c, NULL) != 1)
-        die("COPY end", PQerrorMessage(c));
+        bh_die("COPY end", PQerrorMessage(c));
     r = PQgetResult(c);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        die("COPY result", PQerrorMessage(c));
+        bh_die("COPY result", PQerrorMessage(c));
     PQclear(r);
-    double t = now_s() - t0;
+    double t = bh_now_s() - t0;
     free(buf);
-    exec_or_die(c, "DROP TABLE bench_plain");
+    bh_exec(c, "DROP TABLE bench_plain");
     return (double)n / t;
 }
 
@@ -236,11 +184,11 @@ static double bench_appends(const char *conninfo, int threads, long events, int 
     es_store *es;
     at_error err;
     if (es_open(&es, &cfg, &err) != ES_OK)
-        die("es_open", err.message);
+        bh_die("es_open", err.message);
     struct appender *a = calloc((size_t)threads, sizeof *a);
     pthread_t *th = calloc((size_t)threads, sizeof *th);
     long appends = events / per_append;
-    double t0 = now_s();
+    double t0 = bh_now_s();
     for (int i = 0; i < threads; i++) {
         a[i] = (struct appender){.es = es, .per_append = per_append,
                                  .appends = appends / threads + (i < appends % threads)};
@@ -251,13 +199,13 @@ static double bench_appends(const char *conninfo, int threads, long events, int 
         pthread_join(th[i], NULL);
         failures += a[i].failures;
     }
-    double t = now_s() - t0;
+    double t = bh_now_s() - t0;
     es_stats(es, stats);
     es_close(es);
     free(a);
     free(th);
     if (failures)
-        die("appends", "some appends failed");
+        bh_die("appends", "some appends failed");
     return (double)stats->events / t;
 }
 
@@ -265,13 +213,13 @@ static double bench_appends(const char *conninfo, int threads, long events, int 
 
 static double bench_copy_out(PGconn *c, long *rows)
 {
-    double t0 = now_s();
+    double t0 = bh_now_s();
     PGresult *r = PQexec(c, "COPY (SELECT position, event_id, tenant, stream_id, category, version, "
                             "type, occurred_at, recorded_at, causation_id, correlation_id, "
                             "command_id, actor, payload FROM atb.events ORDER BY position) "
                             "TO STDOUT (FORMAT binary)");
     if (PQresultStatus(r) != PGRES_COPY_OUT)
-        die("COPY TO", PQerrorMessage(c));
+        bh_die("COPY TO", PQerrorMessage(c));
     PQclear(r);
     long n = -1;   /* the first message carries the header with the first row */
     char *data;
@@ -282,11 +230,11 @@ static double bench_copy_out(PGconn *c, long *rows)
     }
     r = PQgetResult(c);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        die("COPY TO result", PQerrorMessage(c));
+        bh_die("COPY TO result", PQerrorMessage(c));
     *rows = atol(PQcmdTuples(r));
     PQclear(r);
     (void)n;
-    return (double)*rows / (now_s() - t0);
+    return (double)*rows / (bh_now_s() - t0);
 }
 
 static double bench_read(const char *conninfo, size_t batch, long *events)
@@ -295,14 +243,14 @@ static double bench_read(const char *conninfo, size_t batch, long *events)
     es_store *es;
     at_error err;
     if (es_open(&es, &cfg, &err) != ES_OK)
-        die("es_open", err.message);
+        bh_die("es_open", err.message);
     long n = 0, bad = 0;
     int64_t after = 0;
-    double t0 = now_s();
+    double t0 = bh_now_s();
     for (;;) {
         es_batch *b;
         if (es_read_all(es, after, batch, NULL, &b, &err) != ES_OK)
-            die("es_read_all", err.message);
+            bh_die("es_read_all", err.message);
         size_t cnt = es_batch_count(b);
         for (size_t i = 0; i < cnt; i++) {
             const es_event *e = es_batch_get(b, i);
@@ -318,16 +266,17 @@ static double bench_read(const char *conninfo, size_t batch, long *events)
         if (cnt == 0)
             break;
     }
-    double t = now_s() - t0;
+    double t = bh_now_s() - t0;
     es_close(es);
     if (bad)
-        die("decode", "a payload did not decode");
+        bh_die("decode", "a payload did not decode");
     *events = n;
     return (double)n / t;
 }
 
 int main(int argc, char **argv)
 {
+    bh_init("bench_log");
     long n = argc > 1 ? atol(argv[1]) : 200000;
     if (n < 1000)
         n = 1000;
@@ -335,19 +284,18 @@ int main(int argc, char **argv)
 
     char db[64], sql[128];
     snprintf(db, sizeof db, "atb_bench_%d", (int)getpid());
-    PGconn *admin = connect_db("postgres");
+    PGconn *admin = bh_connect("postgres");
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
-    exec_or_die(admin, sql);
+    bh_exec(admin, sql);
     char ci[512];
-    snprintf(ci, sizeof ci, "host=%s port=%s user=%s dbname=%s", env_or("ATB_PG_HOST", "127.0.0.1"),
-             env_or("ATB_PG_PORT", "54329"), env_or("ATB_PG_SUPERUSER", "postgres"), db);
+    bh_conninfo(db, ci, sizeof ci);
     at_error err;
     if (es_migrate(ci, NULL, &err) != ES_OK)
-        die("es_migrate", err.message);
+        bh_die("es_migrate", err.message);
     char svc[512];
     snprintf(svc, sizeof svc, "host=%s port=%s user=atb_intake dbname=%s",
-             env_or("ATB_PG_HOST", "127.0.0.1"), env_or("ATB_PG_PORT", "54329"), db);
-    PGconn *c = connect_db(db);
+             bh_env("ATB_PG_HOST", "127.0.0.1"), bh_env("ATB_PG_PORT", "54329"), db);
+    PGconn *c = bh_connect(db);
 
     char *fsync = show(c, "fsync"), *sync = show(c, "synchronous_commit");
     char *method = show(c, "wal_sync_method"), *ver = show(c, "server_version");
@@ -390,7 +338,7 @@ int main(int argc, char **argv)
     printf("          (a) is %.0f%%, (b) %.0f%% of the reference COPY into atb.events' shape\n",
            100.0 * a / copy_schema, 100.0 * b / copy_schema);
 
-    exec_or_die(c, "VACUUM ANALYZE atb.events");
+    bh_exec(c, "VACUUM ANALYZE atb.events");
     long rows = 0, events = 0;
     double out = 0, rd = 0;
     for (int i = 0; i < 2; i++) {   /* best of two, both warm */
@@ -406,7 +354,7 @@ int main(int argc, char **argv)
 
     PQfinish(c);
     snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", db);
-    exec_or_die(admin, sql);
+    bh_exec(admin, sql);
     PQfinish(admin);
     free(fsync);
     free(sync);

@@ -39,6 +39,8 @@
 #include <unistd.h>
 #include <libpq-fe.h>
 
+#include "benchlib.h"
+
 #include "at_date.h"
 #include "at_uuid.h"
 #include "es.h"
@@ -46,12 +48,6 @@
 #include "reporting.h"
 #include "atb/v1/intake.pb-c.h"
 #include "atb/v1/means.pb-c.h"
-
-static const char *env_or(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
 
 /* This process's CPU time, user and system: the rest of a rebuild's time is the server's. */
 static double cpu_s(void)
@@ -61,51 +57,23 @@ static double cpu_s(void)
     return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char bench_db[64];   /* dropped by die() too, so a failed run leaves nothing */
+static char bench_db[64];   /* dropped by bh_die() too, so a failed run leaves nothing */
 static PGconn *bench_admin;
 
-static void die(const char *what, const char *why)
+static void drop_bench_db(void)
 {
-    fprintf(stderr, "bench_reporting: %s: %s\n", what, why);
     if (bench_admin && bench_db[0]) {
         char sql[128];
         snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", bench_db);
         PQclear(PQexec(bench_admin, sql));
     }
-    exit(1);
-}
-
-static PGconn *connect_db(const char *db)
-{
-    char ci[512];
-    snprintf(ci, sizeof ci, "host=%s port=%s user=%s dbname=%s", env_or("ATB_PG_HOST", "127.0.0.1"),
-             env_or("ATB_PG_PORT", "54329"), env_or("ATB_PG_SUPERUSER", "postgres"), db);
-    PGconn *c = PQconnectdb(ci);
-    if (PQstatus(c) != CONNECTION_OK)
-        die("connect", PQerrorMessage(c));
-    return c;
-}
-
-static void exec_or_die(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        die(sql, PQerrorMessage(c));
-    PQclear(r);
 }
 
 static long long sql_ll(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        die(sql, PQerrorMessage(c));
+        bh_die(sql, PQerrorMessage(c));
     long long v = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
     return v;
@@ -122,26 +90,10 @@ typedef struct copier {
     long rows;
 } copier;
 
-static size_t put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; return 2; }
-static size_t put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-    return 4;
-}
-static size_t put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)(v >> 32)); put32(p + 4, (uint32_t)v); return 8; }
-static size_t field(uint8_t *p, const void *v, size_t n)
-{
-    put32(p, (uint32_t)n);
-    memcpy(p + 4, v, n);
-    return 4 + n;
-}
-static size_t field8(uint8_t *p, int64_t v) { put32(p, 8); put64(p + 4, (uint64_t)v); return 12; }
-static size_t field_null(uint8_t *p) { return put32(p, 0xffffffffu); }
-
 static void copy_flush(copier *k)
 {
     if (k->len && PQputCopyData(k->c, (const char *)k->buf, (int)k->len) != 1)
-        die("COPY data", PQerrorMessage(k->c));
+        bh_die("COPY data", PQerrorMessage(k->c));
     k->len = 0;
 }
 
@@ -150,17 +102,17 @@ static void copy_begin(copier *k, PGconn *c, int64_t after)
     *k = (copier){.c = c, .cap = 4 << 20, .position = after};
     k->buf = malloc(k->cap);
     if (!k->buf || getrandom(k->id_prefix, sizeof k->id_prefix, 0) != (ssize_t)sizeof k->id_prefix)
-        die("copy", "out of memory or randomness");
+        bh_die("copy", "out of memory or randomness");
     PGresult *r = PQexec(c, "COPY atb.events (position, event_id, tenant, stream_id, category, version, type, "
                             "occurred_at, recorded_at, causation_id, correlation_id, command_id, actor, payload) "
                             "FROM STDIN (FORMAT binary)");
     if (PQresultStatus(r) != PGRES_COPY_IN)
-        die("COPY FROM", PQerrorMessage(c));
+        bh_die("COPY FROM", PQerrorMessage(c));
     PQclear(r);
     static const uint8_t header[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
     memcpy(k->buf, header, 11);
-    k->len = 11 + put32(k->buf + 11, 0);
-    k->len += put32(k->buf + k->len, 0);
+    k->len = 11 + bh_put32(k->buf + 11, 0);
+    k->len += bh_put32(k->buf + k->len, 0);
 }
 
 /* One row; day is the event's date (recorded at noon UTC). */
@@ -170,32 +122,32 @@ static void copy_row(copier *k, const char *tenant, const char *category, const 
     if (k->cap - k->len < n + 512)
         copy_flush(k);
     if (k->cap - k->len < n + 512)
-        die("copy", "payload larger than the buffer");
+        bh_die("copy", "payload larger than the buffer");
     char stream[96];
     int sl = snprintf(stream, sizeof stream, "%s-%s", category, id);
     uint8_t eid[16];
     memcpy(eid, k->id_prefix, 8);
-    put64(eid + 8, (uint64_t)++k->rows);
+    bh_put64(eid + 8, (uint64_t)++k->rows);
     eid[6] = (uint8_t)((eid[6] & 0x0f) | 0x40);
     eid[8] = (uint8_t)((eid[8] & 0x3f) | 0x80);
     /* timestamptz: microseconds since 2000-01-01 */
     int64_t ts = ((int64_t)day * 86400 + 12 * 3600 - 946684800LL) * 1000000LL + k->rows % 1000000;
     uint8_t *p = k->buf + k->len;
-    p += put16(p, 14);
-    p += field8(p, ++k->position);
-    p += field(p, eid, 16);
-    p += field(p, tenant, strlen(tenant));
-    p += field(p, stream, (size_t)sl);
-    p += field(p, category, strlen(category));
-    p += field8(p, version);
-    p += field(p, type, strlen(type));
-    p += field8(p, ts);
-    p += field8(p, ts);
-    p += field_null(p);
-    p += field_null(p);
-    p += field_null(p);
-    p += field(p, actor, strlen(actor));
-    p += field(p, payload, n);
+    p += bh_put16(p, 14);
+    p += bh_field8(p, ++k->position);
+    p += bh_field(p, eid, 16);
+    p += bh_field(p, tenant, strlen(tenant));
+    p += bh_field(p, stream, (size_t)sl);
+    p += bh_field(p, category, strlen(category));
+    p += bh_field8(p, version);
+    p += bh_field(p, type, strlen(type));
+    p += bh_field8(p, ts);
+    p += bh_field8(p, ts);
+    p += bh_field_null(p);
+    p += bh_field_null(p);
+    p += bh_field_null(p);
+    p += bh_field(p, actor, strlen(actor));
+    p += bh_field(p, payload, n);
     k->len = (size_t)(p - k->buf);
 }
 
@@ -203,13 +155,13 @@ static void copy_end(copier *k)
 {
     if (k->cap - k->len < 2)
         copy_flush(k);
-    k->len += put16(k->buf + k->len, 0xffff);
+    k->len += bh_put16(k->buf + k->len, 0xffff);
     copy_flush(k);
     if (PQputCopyEnd(k->c, NULL) != 1)
-        die("COPY end", PQerrorMessage(k->c));
+        bh_die("COPY end", PQerrorMessage(k->c));
     PGresult *r = PQgetResult(k->c);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        die("COPY result", PQerrorMessage(k->c));
+        bh_die("COPY result", PQerrorMessage(k->c));
     PQclear(r);
     free(k->buf);
 }
@@ -231,7 +183,7 @@ static void pack_row(copier *k, const char *tenant, const char *category, const 
     static uint8_t buf[1 << 16];
     size_t n = protobuf_c_message_get_packed_size(m);
     if (n > sizeof buf)
-        die("pack", "message too large");
+        bh_die("pack", "message too large");
     protobuf_c_message_pack(m, buf);
     copy_row(k, tenant, category, id, version, type, day, actor, buf, n);
 }
@@ -348,18 +300,18 @@ static void family(copier *k, at_arena *a, const ruleset_of *rs, long i)
         decision_rules dr;
         at_error err;
         if (decision_to_rules(&in, "ask", a, &dr, &err) != AT_OK)
-            die("decision input", err.message);
+            bh_die("decision input", err.message);
         rules_result *res = NULL;
         if (rules_decide(rs->set, &dr.h, &dr.a, &dr.hist, &res, &err) != AT_OK)
-            die("rules_decide", err.message);
+            bh_die("rules_decide", err.message);
         Atb__V1__Decision *d = NULL;
         if (decision_build(a, &in, res, &rs->ref, &d, &err) != AT_OK)
-            die("decision_build", err.message);
+            bh_die("decision_build", err.message);
         rules_result_free(res);
         size_t n = 0;
         uint8_t *p = decision_pack(a, d, &n);
         if (!p)
-            die("decision_pack", "out of memory");
+            bh_die("decision_pack", "out of memory");
         const char *type = decision_event_type(d->result);
         if (d->result->outcome == ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_GRANTED)
             granted++, granted_made++;
@@ -385,11 +337,11 @@ static double bench_read(es_store *es, long *events)
     size_t bytes = 0;
     int64_t after = 0;
     at_error err;
-    double t0 = now_s();
+    double t0 = bh_now_s();
     for (;;) {
         es_batch *b;
         if (es_read_all(es, after, 5000, NULL, &b, &err) != ES_OK)
-            die("es_read_all", err.message);
+            bh_die("es_read_all", err.message);
         size_t cnt = es_batch_count(b);
         for (size_t i = 0; i < cnt; i++) {
             const es_event *e = es_batch_get(b, i);
@@ -401,9 +353,9 @@ static double bench_read(es_store *es, long *events)
         if (cnt == 0)
             break;
     }
-    double t = now_s() - t0;
+    double t = bh_now_s() - t0;
     if (bytes == 0)
-        die("read", "no payload bytes");
+        bh_die("read", "no payload bytes");
     *events = n;
     return (double)n / t;
 }
@@ -416,18 +368,18 @@ static double bench_rebuild(es_store *es, int jobs, long *done)
     size_t n = rep_projections_count();
     rep_rebuild_task *tasks = calloc(n, sizeof *tasks);
     if (!tasks)
-        die("rebuild", "out of memory");
+        bh_die("rebuild", "out of memory");
     for (size_t i = 0; i < n; i++)
         tasks[i].projection = i;
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bh_now_s(), c0 = cpu_s();
     rep_rebuild_run(es, tasks, n, jobs);
-    double wall = now_s() - t0, cpu = cpu_s() - c0;
+    double wall = bh_now_s() - t0, cpu = cpu_s() - c0;
     long total = 0;
     for (size_t i = 0; i < n; i++) {
         if (tasks[i].code != AT_OK)
-            die(rep_projection_name(i), tasks[i].err.message);
+            bh_die(rep_projection_name(i), tasks[i].err.message);
         if (tasks[i].res.malformed)
-            die(rep_projection_name(i), "events did not decode");
+            bh_die(rep_projection_name(i), "events did not decode");
         printf("          %-13s %8lld events in %6.2f s\n", rep_projection_name(i), (long long)tasks[i].res.events,
                tasks[i].seconds);
         total += (long)tasks[i].res.events;
@@ -459,15 +411,15 @@ static double bench_audit(const char *conninfo, int jobs, long log_events, long 
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' --json audit --pg '%s' --all-tenants --jobs %d", CLI_PATH, conninfo, jobs);
-    double t0 = now_s();
+    double t0 = bh_now_s();
     FILE *f = popen(cmd, "r");
     if (!f)
-        die("audit", "cannot run atbalsts");
+        bh_die("audit", "cannot run atbalsts");
     static char out[1 << 20];
     size_t n = fread(out, 1, sizeof out - 1, f);
     out[n] = '\0';
     int rc = pclose(f);
-    double t = now_s() - t0;
+    double t = bh_now_s() - t0;
     *decisions = json_number(out, "decisions");
     *proven = json_number(out, "proven");
     if (rc != 0 || *decisions < 0)
@@ -479,44 +431,45 @@ static double bench_audit(const char *conninfo, int jobs, long log_events, long 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);   /* figures appear as they are measured */
+    bh_init("bench_reporting");
+    bh_on_die(drop_bench_db);
     long target = argc > 1 ? atol(argv[1]) : 1000000;
     if (target < 7000)
         target = 7000;
     char db[64], sql[256];
     snprintf(db, sizeof db, "atb_bench_rep_%d", (int)getpid());
-    PGconn *admin = connect_db("postgres");
+    PGconn *admin = bh_connect("postgres");
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
-    exec_or_die(admin, sql);
+    bh_exec(admin, sql);
     snprintf(bench_db, sizeof bench_db, "%s", db);
     bench_admin = admin;
     char ci[512];
-    snprintf(ci, sizeof ci, "host=%s port=%s user=%s dbname=%s", env_or("ATB_PG_HOST", "127.0.0.1"),
-             env_or("ATB_PG_PORT", "54329"), env_or("ATB_PG_SUPERUSER", "postgres"), db);
+    bh_conninfo(db, ci, sizeof ci);
     at_error err;
     if (es_migrate(ci, NULL, &err) != ES_OK)
-        die("es_migrate", err.message);
-    PGconn *c = connect_db(db);
+        bh_die("es_migrate", err.message);
+    PGconn *c = bh_connect(db);
     for (size_t i = 0; i < reporting_n_migrations; i++) {   /* as libs/service applies them */
-        exec_or_die(c, "BEGIN; SET LOCAL search_path TO reporting");
-        exec_or_die(c, reporting_migrations[i]);
-        exec_or_die(c, "COMMIT");
+        bh_exec(c, "BEGIN; SET LOCAL search_path TO reporting");
+        bh_exec(c, reporting_migrations[i]);
+        bh_exec(c, "COMMIT");
     }
     es_config cfg = {.conninfo = ci, .pool_size = 4};   /* the rebuild's jobs */
     es_store *es = NULL;
     if (es_open(&es, &cfg, &err) != ES_OK)
-        die("es_open", err.message);
+        bh_die("es_open", err.message);
 
     /* the rule sets, published as the means service does */
     ruleset_cache *files = NULL;
     if (ruleset_cache_open(RULESETS_DIR, &files, &err) != AT_OK)
-        die("rule sets", err.message);
+        bh_die("rule sets", err.message);
     if (ruleset_cache_publish(files, es, NULL, &err) != AT_OK)
-        die("publish", err.message);
+        bh_die("publish", err.message);
     ruleset_of rs[2] = {{.tenant = "daugavpils"}, {.tenant = "kandava"}};
     ruleset_info info[2];
     for (int t = 0; t < 2; t++) {
         if (!ruleset_cache_get(files, rs[t].tenant, &info[t]))
-            die("rule set", rs[t].tenant);
+            bh_die("rule set", rs[t].tenant);
         atb__v1__rule_set_ref__init(&rs[t].ref);
         rs[t].ref.scope = info[t].scope;
         rs[t].ref.version = info[t].version;
@@ -527,7 +480,7 @@ int main(int argc, char **argv)
     /* the family files */
     int64_t head = 0;
     es_head(es, &head, NULL);
-    double t0 = now_s();
+    double t0 = bh_now_s();
     copier k;
     copy_begin(&k, c, head);
     at_arena *a = at_arena_new(256 * 1024);
@@ -536,9 +489,9 @@ int main(int argc, char **argv)
         family(&k, a, &rs[families % 2], families), families++;
     copy_end(&k);
     snprintf(sql, sizeof sql, "UPDATE atb.log_head SET position = %lld", (long long)k.position);
-    exec_or_die(c, sql);
-    exec_or_die(c, "VACUUM ANALYZE atb.events");
-    double load_s = now_s() - t0;
+    bh_exec(c, sql);
+    bh_exec(c, "VACUUM ANALYZE atb.events");
+    double load_s = bh_now_s() - t0;
     at_arena_free(a);
     long long total = sql_ll(c, "SELECT count(*) FROM atb.events");
     long long mb = sql_ll(c, "SELECT pg_total_relation_size('atb.events') / 1048576");
@@ -574,7 +527,7 @@ int main(int argc, char **argv)
                "baseline; log events %10.0f/s  %5.1f%%\n", jobs, dec, proven, audit, 100.0 * audit / base, log_rate,
                100.0 * log_rate / base);
         if (proven != dec || proven1 != dec1 || dec != decisions_made)
-            die("audit", "a decision did not replay to a proof");
+            bh_die("audit", "a decision did not replay to a proof");
     }
 
     if (rebuild) {
@@ -594,16 +547,16 @@ int main(int argc, char **argv)
         printf("(a)       atbalsts report rebuild, every projection, %ld events %10.0f events/s     %5.1f%% of "
                "baseline\n", done, rb, 100.0 * rb / base);
         if (sql_ll(c, "SELECT count(*) FROM reporting.decisions") != decisions_made)
-            die("projection", "reporting.decisions does not have a row per decision");
+            bh_die("projection", "reporting.decisions does not have a row per decision");
     }
     es_close(es);
     ruleset_cache_free(files);
     PQfinish(c);
-    if (strcmp(env_or("ATB_BENCH_KEEP", "0"), "1") == 0) {
+    if (strcmp(bh_env("ATB_BENCH_KEEP", "0"), "1") == 0) {
         printf("kept database %s\n", db);
     } else {
         snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", db);
-        exec_or_die(admin, sql);
+        bh_exec(admin, sql);
     }
     PQfinish(admin);
     return 0;

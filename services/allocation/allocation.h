@@ -174,6 +174,13 @@ at_code al_finish(svc_request *req, es_txn *t, const char *stream, const char *k
 /* Run SQL in the transaction; rows into *out (may be NULL). Rolls back on failure. */
 at_code al_exec(es_txn *t, const char *sql, int n, const char *const *params, PGresult **out, const char *what,
                 at_error *err);
+/* Read the row of one key: `select` has one parameter $1 and no locking clause; lock adds
+ * FOR UPDATE. *found false (and *row NULL) when no row or more than one; otherwise *row
+ * holds it for the caller to PQclear. Rolls back on failure, as al_exec. */
+at_code al_read_row(es_txn *t, const char *select, const char *key, bool lock, const char *what, PGresult **row,
+                    bool *found, at_error *err);
+/* Column col of a row's first tuple as text into buf (cut to size). */
+void al_col_text(const PGresult *row, int col, char *buf, size_t size);
 /* A command id the log has seen (a retry after a lost reply): *done true and *reply the
  * first result (duplicate set, key as given: keys derive from the command id). Handlers
  * call it before their checks, which the first run changed the answer of. */

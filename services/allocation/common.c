@@ -158,6 +158,36 @@ at_code al_exec(es_txn *t, const char *sql, int n, const char *const *params, PG
     return AT_OK;
 }
 
+at_code al_read_row(es_txn *t, const char *select, const char *key, bool lock, const char *what, PGresult **row,
+                    bool *found, at_error *err)
+{
+    /* one text for both, so the locked read cannot drift from the unlocked one */
+    char sql[1024];
+    if (snprintf(sql, sizeof sql, "%s%s", select, lock ? " FOR UPDATE" : "") >= (int)sizeof sql) {
+        es_txn_rollback(t);
+        return at_error_set(err, AT_INTERNAL, NULL, "query too long to %s", what);
+    }
+    const char *p[1] = {key};
+    PGresult *r = NULL;
+    *row = NULL;
+    *found = false;
+    at_code code = al_exec(t, sql, 1, p, &r, what, err);
+    if (code != AT_OK)
+        return code;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return AT_OK;
+    }
+    *found = true;
+    *row = r;
+    return AT_OK;
+}
+
+void al_col_text(const PGresult *row, int col, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", PQgetvalue(row, 0, col));
+}
+
 at_code al_seen(svc_request *req, const char *key, ProtobufCMessage **reply, bool *done, at_error *err)
 {
     *done = false;

@@ -309,29 +309,23 @@ typedef struct offer_row {
 
 static at_code read_offer(es_txn *t, const char *key, bool lock, offer_row *o, bool *found, at_error *err)
 {
-    const char *p[1] = {key};
     PGresult *r = NULL;
-    at_code code = al_exec(t,
-                           lock ? "SELECT tenant, request_key, person_key, owner, provider, service, agreement, "
-                                  "state, load, offered_on FROM allocation.offers WHERE offer_key = $1 FOR UPDATE"
-                                : "SELECT tenant, request_key, person_key, owner, provider, service, agreement, "
-                                  "state, load, offered_on FROM allocation.offers WHERE offer_key = $1",
-                           1, p, &r, "read the offer", err);
-    if (code != AT_OK)
+    at_code code = al_read_row(t,
+                               "SELECT tenant, request_key, person_key, owner, provider, service, agreement, "
+                               "state, load, offered_on FROM allocation.offers WHERE offer_key = $1",
+                               key, lock, "read the offer", &r, found, err);
+    if (code != AT_OK || !*found)
         return code;
-    *found = PQntuples(r) == 1;
-    if (*found) {
-        snprintf(o->tenant, sizeof o->tenant, "%s", PQgetvalue(r, 0, 0));
-        snprintf(o->request_key, sizeof o->request_key, "%s", PQgetvalue(r, 0, 1));
-        snprintf(o->person_key, sizeof o->person_key, "%s", PQgetvalue(r, 0, 2));
-        snprintf(o->owner, sizeof o->owner, "%s", PQgetvalue(r, 0, 3));
-        snprintf(o->provider, sizeof o->provider, "%s", PQgetvalue(r, 0, 4));
-        snprintf(o->service, sizeof o->service, "%s", PQgetvalue(r, 0, 5));
-        snprintf(o->agreement, sizeof o->agreement, "%s", PQgetvalue(r, 0, 6));
-        snprintf(o->state, sizeof o->state, "%s", PQgetvalue(r, 0, 7));
-        o->load = atoi(PQgetvalue(r, 0, 8));
-        at_date_parse(PQgetvalue(r, 0, 9), "offered_on", &o->offered_on, NULL);
-    }
+    al_col_text(r, 0, o->tenant, sizeof o->tenant);
+    al_col_text(r, 1, o->request_key, sizeof o->request_key);
+    al_col_text(r, 2, o->person_key, sizeof o->person_key);
+    al_col_text(r, 3, o->owner, sizeof o->owner);
+    al_col_text(r, 4, o->provider, sizeof o->provider);
+    al_col_text(r, 5, o->service, sizeof o->service);
+    al_col_text(r, 6, o->agreement, sizeof o->agreement);
+    al_col_text(r, 7, o->state, sizeof o->state);
+    o->load = atoi(PQgetvalue(r, 0, 8));
+    at_date_parse(PQgetvalue(r, 0, 9), "offered_on", &o->offered_on, NULL);
     PQclear(r);
     return AT_OK;
 }

@@ -101,24 +101,18 @@ typedef struct request_row {
 
 static at_code read_request(es_txn *t, const char *key, bool lock, request_row *q, bool *found, at_error *err)
 {
-    const char *p[1] = {key};
     PGresult *r = NULL;
-    at_code code = al_exec(t,
-                           lock ? "SELECT tenant, person_key, service, state, requested_on FROM allocation.requests "
-                                  "WHERE request_key = $1 FOR UPDATE"
-                                : "SELECT tenant, person_key, service, state, requested_on FROM allocation.requests "
-                                  "WHERE request_key = $1",
-                           1, p, &r, "read the request", err);
-    if (code != AT_OK)
+    at_code code = al_read_row(t,
+                               "SELECT tenant, person_key, service, state, requested_on FROM allocation.requests "
+                               "WHERE request_key = $1",
+                               key, lock, "read the request", &r, found, err);
+    if (code != AT_OK || !*found)
         return code;
-    *found = PQntuples(r) == 1;
-    if (*found) {
-        snprintf(q->tenant, sizeof q->tenant, "%s", PQgetvalue(r, 0, 0));
-        snprintf(q->person_key, sizeof q->person_key, "%s", PQgetvalue(r, 0, 1));
-        snprintf(q->service, sizeof q->service, "%s", PQgetvalue(r, 0, 2));
-        snprintf(q->state, sizeof q->state, "%s", PQgetvalue(r, 0, 3));
-        at_date_parse(PQgetvalue(r, 0, 4), "requested_on", &q->requested_on, NULL);
-    }
+    al_col_text(r, 0, q->tenant, sizeof q->tenant);
+    al_col_text(r, 1, q->person_key, sizeof q->person_key);
+    al_col_text(r, 2, q->service, sizeof q->service);
+    al_col_text(r, 3, q->state, sizeof q->state);
+    at_date_parse(PQgetvalue(r, 0, 4), "requested_on", &q->requested_on, NULL);
     PQclear(r);
     return AT_OK;
 }
@@ -132,23 +126,17 @@ typedef struct open_offer {
 static at_code read_open_offer(es_txn *t, const char *request_key, bool lock, open_offer *o, bool *found,
                                at_error *err)
 {
-    const char *p[1] = {request_key};
     PGresult *r = NULL;
-    at_code code = al_exec(t,
-                           lock ? "SELECT offer_key, owner, provider, offered_on FROM allocation.offers "
-                                  "WHERE request_key = $1 AND state = 'open' FOR UPDATE"
-                                : "SELECT offer_key, owner, provider, offered_on FROM allocation.offers "
-                                  "WHERE request_key = $1 AND state = 'open'",
-                           1, p, &r, "read the offer", err);
-    if (code != AT_OK)
+    at_code code = al_read_row(t,
+                               "SELECT offer_key, owner, provider, offered_on FROM allocation.offers "
+                               "WHERE request_key = $1 AND state = 'open'",
+                               request_key, lock, "read the offer", &r, found, err);
+    if (code != AT_OK || !*found)
         return code;
-    *found = PQntuples(r) == 1;
-    if (*found) {
-        snprintf(o->key, sizeof o->key, "%s", PQgetvalue(r, 0, 0));
-        snprintf(o->owner, sizeof o->owner, "%s", PQgetvalue(r, 0, 1));
-        snprintf(o->provider, sizeof o->provider, "%s", PQgetvalue(r, 0, 2));
-        at_date_parse(PQgetvalue(r, 0, 3), "offered_on", &o->offered_on, NULL);
-    }
+    al_col_text(r, 0, o->key, sizeof o->key);
+    al_col_text(r, 1, o->owner, sizeof o->owner);
+    al_col_text(r, 2, o->provider, sizeof o->provider);
+    at_date_parse(PQgetvalue(r, 0, 3), "offered_on", &o->offered_on, NULL);
     PQclear(r);
     return AT_OK;
 }

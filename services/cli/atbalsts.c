@@ -323,6 +323,50 @@ int cli_opt_int64(const cli_sub *s, const char *opt, const char *arg, int64_t mi
     return CLI_NEXT;
 }
 
+int cli_date_only_args(cli *c, const cli_sub *s, int argc, char **argv, const char *opt, Atb__V1__Date *out,
+                       bool *given)
+{
+    const struct option opts[] = {{opt, required_argument, 0, 'd'}, CLI_COMMON_OPTIONS};
+    int o, rc = CLI_NEXT;
+    *given = false;
+    optind = 0;
+    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (o == 'd')
+            *given = (rc = cli_opt_date(s, opt, optarg, out)) == CLI_NEXT;
+        else
+            rc = cli_option(c, s, o, optarg);
+    }
+    if (rc == CLI_NEXT && optind < argc)
+        rc = cli_usage_error(s, "unexpected argument \"%s\"", argv[optind]);
+    return rc;
+}
+
+int cli_ending_args(cli *c, const cli_sub *s, int argc, char **argv, const char *needs, cli_ending *e)
+{
+    static const struct option opts[] = {
+        {"on", required_argument, 0, 'o'}, {"reason", required_argument, 0, 'r'}, CLI_COMMON_OPTIONS};
+    cli_bare b = {0};
+    bool dated = false;
+    int o, rc = CLI_NEXT;
+    atb__v1__date__init(&e->on);
+    e->key = NULL;
+    e->reason = "";
+    optind = 0;
+    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
+        switch (o) {
+        case 1: rc = cli_bare_word(s, &b, NULL, optarg, 1); break;
+        case 'o': dated = (rc = cli_opt_date(s, "on", optarg, &e->on)) == CLI_NEXT; break;
+        case 'r': e->reason = optarg; break;
+        default: rc = cli_option(c, s, o, optarg); break;
+        }
+    }
+    if (rc == CLI_NEXT && (b.n != 1 || !dated || !*e->reason))
+        rc = cli_usage_error(s, "%s", needs);
+    if (rc == CLI_NEXT)
+        e->key = b.pos[0];
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static char actor[128];

@@ -188,6 +188,21 @@ int cli_list_opt(const cli_sub *s, cli_bare *b, cli_list *l, const char *arg);
 int cli_opt_date(const cli_sub *s, const char *opt, const char *arg, Atb__V1__Date *out);
 int cli_opt_int64(const cli_sub *s, const char *opt, const char *arg, int64_t min, int64_t max, int64_t *out);
 
+/* The arguments of a sub-command that takes only one date option, --<opt> YYYY-MM-DD, and
+ * the common options: *given says whether the date came (the caller says whether it must).
+ * CLI_NEXT to go on, or the exit code (a bare word is a usage error). */
+int cli_date_only_args(cli *c, const cli_sub *s, int argc, char **argv, const char *opt, Atb__V1__Date *out,
+                       bool *given);
+
+/* The arguments of a sub-command that ends one thing: KEY --on YYYY-MM-DD --reason TEXT,
+ * all three needed (`needs` is the usage message when one is missing). */
+typedef struct cli_ending {
+    const char *key;
+    Atb__V1__Date on;
+    const char *reason;
+} cli_ending;
+int cli_ending_args(cli *c, const cli_sub *s, int argc, char **argv, const char *needs, cli_ending *e);
+
 /* ---- pure: argument words (cli_args.c) ---------------------------------------------- */
 
 /* A word of the command line and the enum value it stands for. */

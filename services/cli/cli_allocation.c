@@ -470,30 +470,15 @@ static int al_change(cli *c, const cli_sub *s, int argc, char **argv)
 
 static int al_discharge(cli *c, const cli_sub *s, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"on", required_argument, 0, 'o'}, {"reason", required_argument, 0, 'r'}, CLI_COMMON_OPTIONS};
-    Atb__V1__Discharge cmd = ATB__V1__DISCHARGE__INIT;
-    Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
-    Atb__V1__Date on = ATB__V1__DATE__INIT;
-    cli_bare b = {0};
-    int o, rc = CLI_NEXT;
-    optind = 0;
-    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
-        switch (o) {
-        case 1: rc = cli_bare_word(s, &b, NULL, optarg, 1); break;
-        case 'o':
-            if ((rc = cli_opt_date(s, "on", optarg, &on)) == CLI_NEXT)
-                cmd.on = &on;
-            break;
-        case 'r': cmd.reason = optarg; break;
-        default: rc = cli_option(c, s, o, optarg); break;
-        }
-    }
-    if (rc == CLI_NEXT && (b.n != 1 || !cmd.on || !*cmd.reason))
-        rc = cli_usage_error(s, "needs PLACEMENT, --on and --reason");
+    cli_ending e;
+    int rc = cli_ending_args(c, s, argc, argv, "needs PLACEMENT, --on and --reason", &e);
     if (rc == CLI_NEXT) {
+        Atb__V1__Discharge cmd = ATB__V1__DISCHARGE__INIT;
+        Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
         cmd.meta = &meta;
-        cmd.placement_key = (char *)b.pos[0];
+        cmd.placement_key = (char *)e.key;
+        cmd.on = &e.on;
+        cmd.reason = (char *)e.reason;
         rc = command(c, "Discharge", &cmd.base, &meta, "discharged", "placement_key");
     }
     return rc;
@@ -569,30 +554,15 @@ static int al_charges(cli *c, const cli_sub *s, int argc, char **argv)
 
 static int al_withdraw(cli *c, const cli_sub *s, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"on", required_argument, 0, 'o'}, {"reason", required_argument, 0, 'r'}, CLI_COMMON_OPTIONS};
-    Atb__V1__WithdrawServiceRequest cmd = ATB__V1__WITHDRAW_SERVICE_REQUEST__INIT;
-    Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
-    Atb__V1__Date on = ATB__V1__DATE__INIT;
-    cli_bare b = {0};
-    int o, rc = CLI_NEXT;
-    optind = 0;
-    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
-        switch (o) {
-        case 1: rc = cli_bare_word(s, &b, NULL, optarg, 1); break;
-        case 'o':
-            if ((rc = cli_opt_date(s, "on", optarg, &on)) == CLI_NEXT)
-                cmd.on = &on;
-            break;
-        case 'r': cmd.reason = optarg; break;
-        default: rc = cli_option(c, s, o, optarg); break;
-        }
-    }
-    if (rc == CLI_NEXT && (b.n != 1 || !cmd.on || !*cmd.reason))
-        rc = cli_usage_error(s, "needs REQUEST, --on and --reason");
+    cli_ending e;
+    int rc = cli_ending_args(c, s, argc, argv, "needs REQUEST, --on and --reason", &e);
     if (rc == CLI_NEXT) {
+        Atb__V1__WithdrawServiceRequest cmd = ATB__V1__WITHDRAW_SERVICE_REQUEST__INIT;
+        Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
         cmd.meta = &meta;
-        cmd.request_key = (char *)b.pos[0];
+        cmd.request_key = (char *)e.key;
+        cmd.on = &e.on;
+        cmd.reason = (char *)e.reason;
         rc = command(c, "WithdrawServiceRequest", &cmd.base, &meta, "withdrawn", "offer_key");
     }
     return rc;

@@ -326,35 +326,20 @@ static int app_complete(cli *c, const cli_sub *s, int argc, char **argv)
 
 static int app_withdraw(cli *c, const cli_sub *s, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"on", required_argument, 0, 'o'}, {"reason", required_argument, 0, 'r'}, CLI_COMMON_OPTIONS};
-    Atb__V1__WithdrawApplication cmd = ATB__V1__WITHDRAW_APPLICATION__INIT;
-    Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
-    Atb__V1__Date on = ATB__V1__DATE__INIT;
-    cli_bare b = {0};
-    int o, rc = CLI_NEXT;
-    optind = 0;
-    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
-        switch (o) {
-        case 1: rc = cli_bare_word(s, &b, NULL, optarg, 1); break;
-        case 'o':
-            if ((rc = cli_opt_date(s, "on", optarg, &on)) == CLI_NEXT)
-                cmd.on = &on;
-            break;
-        case 'r': cmd.reason = optarg; break;
-        default: rc = cli_option(c, s, o, optarg); break;
-        }
-    }
+    cli_ending e;
+    int rc = cli_ending_args(c, s, argc, argv, "needs the application id, --on YYYY-MM-DD and --reason TEXT", &e);
     if (rc != CLI_NEXT)
         return rc;
-    if (b.n != 1 || !cmd.on || !*cmd.reason)
-        return cli_usage_error(s, "needs the application id, --on YYYY-MM-DD and --reason TEXT");
+    Atb__V1__WithdrawApplication cmd = ATB__V1__WITHDRAW_APPLICATION__INIT;
+    Atb__V1__CommandMeta meta = ATB__V1__COMMAND_META__INIT;
     cmd.meta = &meta;
-    cmd.application_id = (char *)b.pos[0];
+    cmd.application_id = (char *)e.key;
+    cmd.on = &e.on;
+    cmd.reason = (char *)e.reason;
     Atb__V1__CommandReply *r = NULL;
     rc = cli_command(c, "WithdrawApplication", &cmd.base, &meta, &r);
     if (rc == CLI_OK)
-        rc = cli_print_reply(c, r, "withdrew application", "application_id", b.pos[0]);
+        rc = cli_print_reply(c, r, "withdrew application", "application_id", e.key);
     protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
     return rc;
 }

@@ -63,25 +63,15 @@ static int print_level_change(const cli *c, const Atb__V1__LevelChangeReply *r)
 
 static int means_recalculate(cli *c, const cli_sub *s, int argc, char **argv)
 {
-    static const struct option opts[] = {{"on", required_argument, 0, 'o'}, CLI_COMMON_OPTIONS};
     Atb__V1__RecalculateAtLevelChange cmd = ATB__V1__RECALCULATE_AT_LEVEL_CHANGE__INIT;
     Atb__V1__Date on = ATB__V1__DATE__INIT;
-    int o, rc = CLI_NEXT;
-    optind = 0;
-    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (o == 'o') {
-            if ((rc = cli_opt_date(s, "on", optarg, &on)) == CLI_NEXT)
-                cmd.date = &on;
-        } else {
-            rc = cli_option(c, s, o, optarg);
-        }
-    }
+    bool dated;
+    int rc = cli_date_only_args(c, s, argc, argv, "on", &on, &dated);
     if (rc != CLI_NEXT)
         return rc;
-    if (optind < argc)
-        return cli_usage_error(s, "unexpected argument \"%s\"", argv[optind]);
-    if (!cmd.date)
+    if (!dated)
         return cli_usage_error(s, "needs --on YYYY-MM-DD");
+    cmd.date = &on;
     Atb__V1__CommandMeta meta;
     char id[37];
     atb__v1__command_meta__init(&meta);

@@ -236,23 +236,14 @@ static int pay_erase(cli *c, const cli_sub *s, int argc, char **argv)
 
 static int pay_due(cli *c, const cli_sub *s, int argc, char **argv)
 {
-    static const struct option opts[] = {{"by", required_argument, 0, 'd'}, CLI_COMMON_OPTIONS};
     Atb__V1__ListDueOrders q = ATB__V1__LIST_DUE_ORDERS__INIT;
     Atb__V1__Date by = ATB__V1__DATE__INIT;
-    int o, rc = CLI_NEXT;
-    optind = 0;
-    while (rc == CLI_NEXT && (o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (o == 'd') {
-            if ((rc = cli_opt_date(s, "by", optarg, &by)) == CLI_NEXT)
-                q.due = &by;
-        } else {
-            rc = cli_option(c, s, o, optarg);
-        }
-    }
+    bool dated;
+    int rc = cli_date_only_args(c, s, argc, argv, "by", &by, &dated);
     if (rc != CLI_NEXT)
         return rc;
-    if (optind < argc)
-        return cli_usage_error(s, "unexpected argument \"%s\"", argv[optind]);
+    if (dated)
+        q.due = &by;
     Atb__V1__OrderList *l = NULL;
     rc = call(c, "qry", "ListDueOrders", &q.base, &atb__v1__order_list__descriptor, (ProtobufCMessage **)&l);
     if (rc == CLI_OK)
@@ -368,6 +359,23 @@ static int pay_export(cli *c, const cli_sub *s, int argc, char **argv)
     return rc;
 }
 
+/* Send ImportConfirmation (its meta filled here) and print the batch it leaves. */
+static int send_confirmation(cli *c, Atb__V1__ImportConfirmation *cmd)
+{
+    Atb__V1__CommandMeta meta;
+    char id[37];
+    meta_of(c, &meta, id);
+    cmd->meta = &meta;
+    Atb__V1__BatchReply *r = NULL;
+    int rc = call(c, "cmd", "ImportConfirmation", &cmd->base, &atb__v1__batch_reply__descriptor,
+                  (ProtobufCMessage **)&r);
+    if (rc == CLI_OK)
+        rc = print_batch(c, r, "confirmed batch");
+    protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
+    cmd->meta = NULL;   /* meta lives on this stack frame */
+    return rc;
+}
+
 /* ImportConfirmation from the bank's pain.002 file. */
 static int confirm_file(cli *c, const cli_sub *s, const char *file, const char *batch)
 {
@@ -375,16 +383,7 @@ static int confirm_file(cli *c, const cli_sub *s, const char *file, const char *
     cli_pain002 p;
     int rc = cli_pain002_load(s, file, batch, &cmd, &p);
     if (rc == CLI_NEXT) {
-        Atb__V1__CommandMeta meta;
-        char id[37];
-        meta_of(c, &meta, id);
-        cmd.meta = &meta;
-        Atb__V1__BatchReply *r = NULL;
-        rc = call(c, "cmd", "ImportConfirmation", &cmd.base, &atb__v1__batch_reply__descriptor,
-                  (ProtobufCMessage **)&r);
-        if (rc == CLI_OK)
-            rc = print_batch(c, r, "confirmed batch");
-        protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
+        rc = send_confirmation(c, &cmd);
     }
     cli_pain002_free(&p);
     return rc;
@@ -440,16 +439,7 @@ static int pay_confirm(cli *c, const cli_sub *s, int argc, char **argv)
         cmd.batch_id = (char *)b.pos[0];
         cmd.results = rp;
         cmd.n_results = rejects.n;
-        Atb__V1__CommandMeta meta;
-        char id[37];
-        meta_of(c, &meta, id);
-        cmd.meta = &meta;
-        Atb__V1__BatchReply *r = NULL;
-        rc = call(c, "cmd", "ImportConfirmation", &cmd.base, &atb__v1__batch_reply__descriptor,
-                  (ProtobufCMessage **)&r);
-        if (rc == CLI_OK)
-            rc = print_batch(c, r, "confirmed batch");
-        protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
+        rc = send_confirmation(c, &cmd);
     }
     free(res);
     free(rp);

@@ -26,106 +26,80 @@
 
 #include "atb/v1/reporting.pb-c.h"
 
-/* ---- assistance ---- */
-
-static ProtobufCMessage *ask_assistance(cli *c, const report_args *a, int *rc)
-{
-    Atb__V1__AssistanceReport q = ATB__V1__ASSISTANCE_REPORT__INIT;
-    q.tenants = a->tenants.items;
-    q.n_tenants = a->tenants.n;
-    q.from = (Atb__V1__Date *)&a->from;
-    q.to = (Atb__V1__Date *)&a->to;
-    q.as_known_on = a->has_known_on ? (Atb__V1__Date *)&a->known_on : NULL;
-    q.as_of_position = a->position;
-    ProtobufCMessage *r = NULL;
-    *rc = cli_call(c, "qry", c->tenant, "reporting", "AssistanceReport", &q.base,
-                   &atb__v1__assistance_report_reply__descriptor, &r);
-    return r;
-}
-
-/* ---- services ---- */
-
-static ProtobufCMessage *ask_services(cli *c, const report_args *a, int *rc)
-{
-    Atb__V1__ServicesReport q = ATB__V1__SERVICES_REPORT__INIT;
-    q.tenants = a->tenants.items;
-    q.n_tenants = a->tenants.n;
-    q.from = (Atb__V1__Date *)&a->from;
-    q.to = (Atb__V1__Date *)&a->to;
-    q.as_known_on = a->has_known_on ? (Atb__V1__Date *)&a->known_on : NULL;
-    q.as_of_position = a->position;
-    ProtobufCMessage *r = NULL;
-    *rc = cli_call(c, "qry", c->tenant, "reporting", "ServicesReport", &q.base,
-                   &atb__v1__services_report_reply__descriptor, &r);
-    return r;
-}
-
-/* ---- budget ---- */
-
-static ProtobufCMessage *ask_budget(cli *c, const report_args *a, int *rc)
-{
-    Atb__V1__BudgetExecutionReport q = ATB__V1__BUDGET_EXECUTION_REPORT__INIT;
-    q.tenants = a->tenants.items;
-    q.n_tenants = a->tenants.n;
-    q.from = (Atb__V1__Date *)&a->from;
-    q.to = (Atb__V1__Date *)&a->to;
-    q.as_known_on = a->has_known_on ? (Atb__V1__Date *)&a->known_on : NULL;
-    q.as_of_position = a->position;
-    ProtobufCMessage *r = NULL;
-    *rc = cli_call(c, "qry", c->tenant, "reporting", "BudgetExecutionReport", &q.base,
-                   &atb__v1__budget_execution_reply__descriptor, &r);
-    return r;
-}
-
-/* ---- indicators ---- */
-
-static ProtobufCMessage *ask_indicators(cli *c, const report_args *a, int *rc)
-{
-    Atb__V1__IndicatorsReport q = ATB__V1__INDICATORS_REPORT__INIT;
-    q.tenants = a->tenants.items;
-    q.n_tenants = a->tenants.n;
-    q.from = (Atb__V1__Date *)&a->from;
-    q.to = (Atb__V1__Date *)&a->to;
-    q.as_known_on = a->has_known_on ? (Atb__V1__Date *)&a->known_on : NULL;
-    q.as_of_position = a->position;
-    ProtobufCMessage *r = NULL;
-    *rc = cli_call(c, "qry", c->tenant, "reporting", "IndicatorsReport", &q.base,
-                   &atb__v1__indicators_report_reply__descriptor, &r);
-    return r;
-}
-
-/* ---- ministry ---- */
-
-static ProtobufCMessage *ask_ministry(cli *c, const report_args *a, int *rc)
-{
-    Atb__V1__MinistryReport q = ATB__V1__MINISTRY_REPORT__INIT;
-    q.tenants = a->tenants.items;
-    q.n_tenants = a->tenants.n;
-    q.year = (int32_t)a->year;
-    q.as_known_on = a->has_known_on ? (Atb__V1__Date *)&a->known_on : NULL;
-    q.as_of_position = a->position;
-    ProtobufCMessage *r = NULL;
-    *rc = cli_call(c, "qry", c->tenant, "reporting", "MinistryReport", &q.base,
-                   &atb__v1__ministry_report_reply__descriptor, &r);
-    return r;
-}
-
 /* ---- the sub-commands ---- */
 
 typedef struct report_kind {
     const char *name;
-    ProtobufCMessage *(*ask)(cli *c, const report_args *a, int *rc);
+    const char *method;                         /* the reporting query */
+    const ProtobufCMessageDescriptor *query, *reply;
     void (*table)(const report_args *a, const ProtobufCMessage *r, const char *from, const char *to);
     void (*csv)(const report_args *a, const ProtobufCMessage *r);
 } report_kind;
 
 static const report_kind kinds[] = {
-    {"assistance", ask_assistance, cli_report_table_assistance, cli_report_csv_assistance},
-    {"services", ask_services, cli_report_table_services, cli_report_csv_services},
-    {"budget", ask_budget, cli_report_table_budget, cli_report_csv_budget},
-    {"indicators", ask_indicators, cli_report_table_indicators, cli_report_csv_indicators},
-    {"ministry", ask_ministry, cli_report_table_ministry, cli_report_csv_ministry},
+    {"assistance", "AssistanceReport", &atb__v1__assistance_report__descriptor,
+     &atb__v1__assistance_report_reply__descriptor, cli_report_table_assistance, cli_report_csv_assistance},
+    {"services", "ServicesReport", &atb__v1__services_report__descriptor,
+     &atb__v1__services_report_reply__descriptor, cli_report_table_services, cli_report_csv_services},
+    {"budget", "BudgetExecutionReport", &atb__v1__budget_execution_report__descriptor,
+     &atb__v1__budget_execution_reply__descriptor, cli_report_table_budget, cli_report_csv_budget},
+    {"indicators", "IndicatorsReport", &atb__v1__indicators_report__descriptor,
+     &atb__v1__indicators_report_reply__descriptor, cli_report_table_indicators, cli_report_csv_indicators},
+    {"ministry", "MinistryReport", &atb__v1__ministry_report__descriptor,
+     &atb__v1__ministry_report_reply__descriptor, cli_report_table_ministry, cli_report_csv_ministry},
 };
+
+/* The field `name` of message m when it has that type; NULL otherwise. */
+static void *query_field(ProtobufCMessage *m, const char *name, ProtobufCType type,
+                         const ProtobufCFieldDescriptor **fd)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    if (fd)
+        *fd = f;
+    return f && f->type == type ? (char *)m + f->offset : NULL;
+}
+
+/* Ask for one report. Every kind's query has tenants, as_known_on and as_of_position, and
+ * either from and to or year (reporting.proto), so one function fills any of them through
+ * its descriptor; a query without them is a programming error, answered CLI_USAGE (as
+ * out of memory is) rather than sent half filled. The reply (NULL on failure); *rc the exit
+ * code. */
+static ProtobufCMessage *ask_report(cli *c, const report_kind *k, const report_args *a, int *rc)
+{
+    ProtobufCMessage *q = calloc(1, k->query->sizeof_message), *r = NULL;
+    if (!q) {
+        fprintf(stderr, "atbalsts: out of memory\n");
+        *rc = CLI_USAGE;
+        return NULL;
+    }
+    protobuf_c_message_init(k->query, q);
+    const ProtobufCFieldDescriptor *tf = NULL;
+    char ***tenants = query_field(q, "tenants", PROTOBUF_C_TYPE_STRING, &tf);
+    const Atb__V1__Date **known = query_field(q, "as_known_on", PROTOBUF_C_TYPE_MESSAGE, NULL);
+    int64_t *position = query_field(q, "as_of_position", PROTOBUF_C_TYPE_INT64, NULL);
+    const Atb__V1__Date **from = query_field(q, "from", PROTOBUF_C_TYPE_MESSAGE, NULL);
+    const Atb__V1__Date **to = query_field(q, "to", PROTOBUF_C_TYPE_MESSAGE, NULL);
+    int32_t *year = query_field(q, "year", PROTOBUF_C_TYPE_INT32, NULL);
+    if (!tenants || tf->label != PROTOBUF_C_LABEL_REPEATED || !known || !position || !(year || (from && to))) {
+        fprintf(stderr, "atbalsts: report %s: the query %s lacks the report fields\n", k->name, k->query->name);
+        free(q);
+        *rc = CLI_USAGE;
+        return NULL;
+    }
+    *tenants = a->tenants.items;
+    *(size_t *)((char *)q + tf->quantifier_offset) = a->tenants.n;
+    if (year) {
+        *year = (int32_t)a->year;
+    } else {
+        *from = &a->from;
+        *to = &a->to;
+    }
+    *known = a->has_known_on ? &a->known_on : NULL;
+    *position = a->position;
+    *rc = cli_call(c, "qry", c->tenant, "reporting", k->method, q, k->reply, &r);
+    free(q);
+    return r;
+}
 
 static int report_run(cli *c, const cli_sub *s, int argc, char **argv);
 static int report_rebuild(cli *c, const cli_sub *s, int argc, char **argv);
@@ -275,7 +249,7 @@ static int html_series(cli *c, const report_kind *k, const report_args *a, bool 
             b.to = a->to;
         snprintf(labels[i], 8, years ? "%04d" : "%04d-%02d", y, m);
         int rc;
-        ProtobufCMessage *r = k->ask(c, &b, &rc);
+        ProtobufCMessage *r = ask_report(c, k, &b, &rc);
         const Atb__V1__Error *e = r ? *(Atb__V1__Error *const *)((const char *)r + r->descriptor->fields[0].offset)
                                     : NULL;
         if (rc != CLI_OK || cli_refused(e)) {
@@ -340,7 +314,7 @@ static int report_run(cli *c, const cli_sub *s, int argc, char **argv)
         cli_list_free(&a.tenants);
         return rc == CLI_NEXT ? CLI_USAGE : rc;
     }
-    ProtobufCMessage *r = k->ask(c, &a, &rc);
+    ProtobufCMessage *r = ask_report(c, k, &a, &rc);
     if (rc == CLI_OK) {
         /* every reply has atb.v1.Error error = 1 */
         const Atb__V1__Error *e = *(Atb__V1__Error *const *)((const char *)r + r->descriptor->fields[0].offset);

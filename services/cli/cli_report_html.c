@@ -212,6 +212,36 @@ static int64_t fig_needy(arow *w) { return w->needy ? w->needy->households : 0; 
 static int64_t fig_amount(arow *w) { return benefits_amount(w); }
 static int64_t fig_decisions(arow *w) { return w->decisions; }
 
+/* The charts over time, by month then by year: one row a chart, texts Latvian then English. */
+typedef struct series_chart {
+    bool yearly;
+    hr_chart_kind kind;
+    const char *title[2], *desc[2], *value_heading[2];
+    int64_t (*fig)(arow *);
+    int decimals;
+} series_chart;
+
+static const series_chart over_time[] = {
+    {false, HR_COLUMNS, {"Piešķirtā summa pa mēnešiem, EUR", "Amount granted by month, EUR"},
+     {"Stabiņi: visu pabalstu piešķirtā summa katrā mēnesī.",
+      "Columns: the amount of all benefits granted for each month."},
+     {"Summa, EUR", "Amount, EUR"}, fig_amount, 2},
+    {false, HR_LINE, {"Trūcīgās mājsaimniecības pa mēnešiem", "Needy households by month"},
+     {"Līnija: mājsaimniecības ar trūcīgas personas statusu, kas spēkā mēnesī.",
+      "Line: households with needy status in force in each month."},
+     {"Mājsaimniecības", "Households"}, fig_needy, 0},
+    {false, HR_LINE, {"Lēmumi pa mēnešiem", "Decisions by month"},
+     {"Līnija: pieņemto lēmumu skaits katrā mēnesī.", "Line: the number of decisions made in each month."},
+     {"Lēmumi", "Decisions"}, fig_decisions, 0},
+    {true, HR_COLUMNS, {"Piešķirtā summa pa gadiem, EUR", "Amount granted by year, EUR"},
+     {"Stabiņi: visu pabalstu piešķirtā summa katrā gadā.",
+      "Columns: the amount of all benefits granted for each year."},
+     {"Summa, EUR", "Amount, EUR"}, fig_amount, 2},
+    {true, HR_COLUMNS, {"Lēmumi pa gadiem", "Decisions by year"},
+     {"Stabiņi: pieņemto lēmumu skaits katrā gadā.", "Columns: the number of decisions made in each year."},
+     {"Lēmumi", "Decisions"}, fig_decisions, 0},
+};
+
 static void assistance_over_time(page *p, const cli_html_ctx *ctx)
 {
     if (!ctx || (ctx->n_months == 0 && ctx->n_years == 0))
@@ -222,36 +252,16 @@ static void assistance_over_time(page *p, const cli_html_ctx *ctx)
                     "statuss ir spēkā vairākos mēnešos, tiek skaitīta katrā no tiem.",
                     "Each point is the same report for one month or year: a person or household whose status is in "
                     "force in several months counts in each of them."));
-    if (ctx->n_months) {
-        const char *m = T(p, "Mēnesis", "Month");
-        assistance_series(p, ctx->months, ctx->n_months, HR_COLUMNS,
-                          T(p, "Piešķirtā summa pa mēnešiem, EUR", "Amount granted by month, EUR"),
-                          T(p, "Stabiņi: visu pabalstu piešķirtā summa katrā mēnesī.",
-                            "Columns: the amount of all benefits granted for each month."),
-                          m, T(p, "Summa, EUR", "Amount, EUR"), fig_amount, 2);
-        assistance_series(p, ctx->months, ctx->n_months, HR_LINE,
-                          T(p, "Trūcīgās mājsaimniecības pa mēnešiem", "Needy households by month"),
-                          T(p, "Līnija: mājsaimniecības ar trūcīgas personas statusu, kas spēkā mēnesī.",
-                            "Line: households with needy status in force in each month."),
-                          m, T(p, "Mājsaimniecības", "Households"), fig_needy, 0);
-        assistance_series(p, ctx->months, ctx->n_months, HR_LINE,
-                          T(p, "Lēmumi pa mēnešiem", "Decisions by month"),
-                          T(p, "Līnija: pieņemto lēmumu skaits katrā mēnesī.",
-                            "Line: the number of decisions made in each month."),
-                          m, T(p, "Lēmumi", "Decisions"), fig_decisions, 0);
-    }
-    if (ctx->n_years) {
-        const char *y = T(p, "Gads", "Year");
-        assistance_series(p, ctx->years, ctx->n_years, HR_COLUMNS,
-                          T(p, "Piešķirtā summa pa gadiem, EUR", "Amount granted by year, EUR"),
-                          T(p, "Stabiņi: visu pabalstu piešķirtā summa katrā gadā.",
-                            "Columns: the amount of all benefits granted for each year."),
-                          y, T(p, "Summa, EUR", "Amount, EUR"), fig_amount, 2);
-        assistance_series(p, ctx->years, ctx->n_years, HR_COLUMNS,
-                          T(p, "Lēmumi pa gadiem", "Decisions by year"),
-                          T(p, "Stabiņi: pieņemto lēmumu skaits katrā gadā.",
-                            "Columns: the number of decisions made in each year."),
-                          y, T(p, "Lēmumi", "Decisions"), fig_decisions, 0);
+    int en = p->lv ? 0 : 1;
+    for (size_t i = 0; i < sizeof over_time / sizeof over_time[0]; i++) {
+        const series_chart *sc = &over_time[i];
+        const cli_html_point *pts = sc->yearly ? ctx->years : ctx->months;
+        size_t n = sc->yearly ? ctx->n_years : ctx->n_months;
+        if (n == 0)
+            continue;
+        assistance_series(p, pts, n, sc->kind, sc->title[en], sc->desc[en],
+                          sc->yearly ? T(p, "Gads", "Year") : T(p, "Mēnesis", "Month"), sc->value_heading[en],
+                          sc->fig, sc->decimals);
     }
 }
 

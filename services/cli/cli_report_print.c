@@ -58,6 +58,14 @@ static void rcol(const char *s, int width)
     printf("%*s%s ", width > chars ? width - chars : 0, "", s);
 }
 
+/* A table's column headings, right-aligned in width, and the end of the line. */
+static void rheads(const char *const *heads, int n, int width)
+{
+    for (int i = 0; i < n; i++)
+        rcol(heads[i], width);
+    printf("\n");
+}
+
 static void ncol(int64_t v, int width)
 {
     char b[32];
@@ -89,9 +97,7 @@ void cli_report_table_assistance(const report_args *a, const ProtobufCMessage *m
                             L(a, "maznodr. mājs.", "low hh"), L(a, "personas", "persons"),
                             L(a, "lēmumi", "decisions"), L(a, "iesniegumi", "apps"),
                             L(a, "laikā", "on time"), L(a, "pārsūdzēti", "appealed")};
-    for (int i = 0; i < 8; i++)
-        rcol(heads[i], 14);
-    printf("\n");
+    rheads(heads, 8, 14);
     for (size_t i = 0; i <= r->n_rows; i++) {
         const Atb__V1__AssistanceRow *w = i < r->n_rows ? r->rows[i] : r->total;
         if (!w)
@@ -185,9 +191,7 @@ static void services_lines(const report_args *a, Atb__V1__ServiceFigures *const 
                              L(a, "vietu dienas", "place days"), L(a, "stundas", "hours"),
                              L(a, "braucieni", "trips"),       L(a, "uzņemti", "admitted"),
                              L(a, "t.sk. ārkārtas", "emergency"), L(a, "izrakstīti", "discharged")};
-    for (int i = 0; i < 10; i++)
-        rcol(heads[i], 12);
-    printf("\n");
+    rheads(heads, 10, 12);
     for (size_t i = 0; i < n; i++) {
         char unit[128];
         col(who(a, f[i]->tenant), 12);
@@ -218,9 +222,7 @@ void cli_report_table_services(const report_args *a, const ProtobufCMessage *m, 
     const char *heads[6] = {L(a, "pieteicās", "joined"),         L(a, "rindā beigās", "waiting"),
                             L(a, "vid. gaida d.", "avg wait d"), L(a, "ilgākā d.", "longest d"),
                             L(a, "uzņemti", "admitted"),          L(a, "vid. gaidīja d.", "avg waited d")};
-    for (int i = 0; i < 6; i++)
-        rcol(heads[i], 16);
-    printf("\n");
+    rheads(heads, 6, 16);
     for (size_t i = 0; i < r->n_waiting; i++) {
         const Atb__V1__WaitingFigures *w = r->waiting[i];
         char avg[32], avg2[32];
@@ -299,9 +301,7 @@ void cli_report_table_budget(const report_args *a, const ProtobufCMessage *m, co
     const char *heads[5] = {L(a, "plānots EUR", "scheduled EUR"), L(a, "izmaksāts EUR", "paid EUR"),
                             L(a, "maksājumi", "orders"), L(a, "atgūstams EUR", "recovered EUR"),
                             L(a, "neto EUR", "net EUR")};
-    for (int i = 0; i < 5; i++)
-        rcol(heads[i], 15);
-    printf("\n");
+    rheads(heads, 5, 15);
     for (size_t i = 0; i < r->n_lines; i++) {
         const Atb__V1__BudgetFigures *b = r->lines[i];
         char s[32], p[32], rec[32], net[32];
@@ -356,9 +356,7 @@ void cli_report_table_indicators(const report_args *a, const ProtobufCMessage *m
                              L(a, "klienti", "clients"),         L(a, "soc. darbinieki", "workers"),
                              L(a, "klienti uz darb.", "per worker"), L(a, "atkārtoti", "repeat"),
                              L(a, "sniedzēji", "providers"),     L(a, "pakalpojumi", "services")};
-    for (int i = 0; i < 10; i++)
-        rcol(heads[i], 16);
-    printf("\n");
+    rheads(heads, 10, 16);
     for (size_t i = 0; i <= r->n_rows; i++) {
         const Atb__V1__StrategyFigures *f = i < r->n_rows ? r->rows[i] : r->total;
         if (!f)
@@ -448,9 +446,7 @@ static void table_persons(const report_args *a, const Atb__V1__MinistryReportRep
     const char *heads[6] = {L(a, "bērni 0-17", "children 0-17"), L(a, "18-64", "18-64"),
                             L(a, "65 un vairāk", "65 and over"),  L(a, "vecums nav zināms", "age unknown"),
                             L(a, "sievietes", "women"),           L(a, "vīrieši", "men")};
-    for (int i = 0; i < 6; i++)
-        rcol(heads[i], 17);
-    printf("\n");
+    rheads(heads, 6, 17);
     for (size_t i = 0; i < r->n_persons_by_age; i++) {
         const Atb__V1__PersonsByAge *p = r->persons_by_age[i];
         col(who(a, p->tenant), 12);

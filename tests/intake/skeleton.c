@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <libpq-fe.h>
 
+#include "at_uuid.h"
 #include "skeleton.h"
 #include "atb/v1/intake.pb-c.h"
 #include "atb/v1/reporting.pb-c.h"
@@ -224,4 +225,47 @@ int64_t sk_wait_sql(int64_t want, int timeout_ms, const char *fmt, ...)
     }
     PQfinish(c);
     return got;
+}
+
+int sk_group_setup(const char *ruleset_tenant)
+{
+    t_require_servers(1);
+    if (sk_start() != 0 || (ruleset_tenant && sk_start_means() != 0))
+        return -1;
+    sk_wait_ready();
+    if (!ruleset_tenant)
+        return 0;
+    const char *sql = "SELECT least(count(*), 1) FROM atb.events WHERE stream_id = 'ruleset-%s'";
+    return sk_wait_sql(1, 30000, sql, ruleset_tenant) == 1 ? 0 : -1;
+}
+
+int sk_group_teardown(void)
+{
+    int bad = sk_stop_services();
+    if (bad)
+        fprintf(stderr, "%d service(s) did not exit cleanly\n", bad);
+    sk_teardown();
+    return bad ? -1 : 0;
+}
+
+Atb__V1__Date sk_date(int y, int m, int d)
+{
+    Atb__V1__Date x = ATB__V1__DATE__INIT;
+    x.year = y;
+    x.month = m;
+    x.day = d;
+    return x;
+}
+
+Atb__V1__CommandMeta *sk_meta(const char *actor)
+{
+    static Atb__V1__CommandMeta m[8];
+    static char ids[8][37];
+    static int next;
+    int i = next++ % 8;
+    atb__v1__command_meta__init(&m[i]);
+    at_uuid_v4(ids[i]);
+    m[i].command_id = ids[i];
+    m[i].actor = (char *)actor;
+    return &m[i];
 }

@@ -14,6 +14,7 @@
 
 #include "bus.h"
 #include "tsupport.h"
+#include "atb/v1/common.pb-c.h"
 
 typedef struct skeleton {
     t_db db;
@@ -56,5 +57,19 @@ void sk_sql_text(char *out, size_t n, const char *fmt, ...) __attribute__((forma
 int64_t sk_wait_sql(int64_t want, int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void sk_sleep_ms(int ms);
+
+/* The cmocka group set-up of an intake test: servers required, the services started and
+ * answering; with ruleset_tenant (not NULL) atbalsts-means too, and its rule set for that
+ * tenant published (declarations read limits from it). 0 or -1. */
+int sk_group_setup(const char *ruleset_tenant);
+/* The group tear-down: the services must drain and exit 0 (under the sanitizers an error
+ * found in a service makes its exit code non-zero), then sk_teardown. 0 or -1. */
+int sk_group_teardown(void);
+
+/* A date message by value. */
+Atb__V1__Date sk_date(int y, int m, int d);
+/* A fresh CommandMeta (random command id) of actor, from a ring of 8 static slots: valid
+ * until eight more are made. */
+Atb__V1__CommandMeta *sk_meta(const char *actor);
 
 #endif

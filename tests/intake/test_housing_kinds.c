@@ -26,28 +26,6 @@
 #define TENANT "kandava"
 #define WORKER "user:ilze.ozola"
 
-static Atb__V1__Date D(int y, int m, int d)
-{
-    Atb__V1__Date x = ATB__V1__DATE__INIT;
-    x.year = y;
-    x.month = m;
-    x.day = d;
-    return x;
-}
-
-static Atb__V1__CommandMeta *meta(void)
-{
-    static Atb__V1__CommandMeta m[8];
-    static char ids[8][37];
-    static int next;
-    int i = next++ % 8;
-    atb__v1__command_meta__init(&m[i]);
-    at_uuid_v4(ids[i]);
-    m[i].command_id = ids[i];
-    m[i].actor = WORKER;
-    return &m[i];
-}
-
 static Atb__V1__CommandReply *cmd(const char *name, const ProtobufCMessage *msg)
 {
     return (Atb__V1__CommandReply *)sk_call("cmd", TENANT, "intake", name, msg, &atb__v1__command_reply__descriptor);
@@ -82,9 +60,9 @@ static void pensioner_alone(char person[37], char hh[37])
     static int n;
     char code[32];
     snprintf(code, sizeof code, "32%04d-%05d", (int)(getpid() % 10000), ++n);
-    Atb__V1__Date birth = D(1950, 5, 5), since = D(2015, 1, 1);
+    Atb__V1__Date birth = sk_date(1950, 5, 5), since = sk_date(2015, 1, 1);
     Atb__V1__RegisterPerson rp = ATB__V1__REGISTER_PERSON__INIT;
-    rp.meta = meta();
+    rp.meta = sk_meta(WORKER);
     rp.personal_code = code;
     rp.given_name = "Anna";
     rp.family_name = "Kalniņa";
@@ -96,7 +74,7 @@ static void pensioner_alone(char person[37], char hh[37])
     f.from = &since;
     f.municipality = TENANT;
     Atb__V1__RecordPersonFact rf = ATB__V1__RECORD_PERSON_FACT__INIT;
-    rf.meta = meta();
+    rf.meta = sk_meta(WORKER);
     rf.person_key = person;
     rf.fact = &f;
     rf.address = "Kandava, Lielā iela 1";
@@ -107,7 +85,7 @@ static void pensioner_alone(char person[37], char hh[37])
     a.joined = &since;
     Atb__V1__MemberIn *members[1] = {&a};
     Atb__V1__CreateHousehold c = ATB__V1__CREATE_HOUSEHOLD__INIT;
-    c.meta = meta();
+    c.meta = sk_meta(WORKER);
     c.n_members = 1;
     c.members = members;
     ok("CreateHousehold", &c.base, hh);
@@ -121,9 +99,9 @@ static void apply(const char *person, const char *hh, char app[37])
     a1.kind = ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS;
     a2.kind = ATB__V1__ASK_KIND__ASK_KIND_HOUSING;
     Atb__V1__Ask *asks[2] = {&a1, &a2};
-    Atb__V1__Date received = D(2024, 3, 4);
+    Atb__V1__Date received = sk_date(2024, 3, 4);
     Atb__V1__SubmitApplication sa = ATB__V1__SUBMIT_APPLICATION__INIT;
-    sa.meta = meta();
+    sa.meta = sk_meta(WORKER);
     sa.applicant = (char *)person;
     sa.household_key = (char *)hh;
     sa.n_asks = 2;
@@ -147,12 +125,12 @@ static void decl_init(decl *d, const char *app, const char *person)
 {
     memset(d, 0, sizeof *d);
     atb__v1__submit_declaration__init(&d->sd);
-    d->sd.meta = meta();
+    d->sd.meta = sk_meta(WORKER);
     d->sd.application_id = (char *)app;
     static const int ym[3][2] = {{2023, 12}, {2024, 1}, {2024, 2}};
     for (int i = 0; i < 3; i++) {
         atb__v1__monthly_income__init(&d->in[i]);
-        d->month[i] = D(ym[i][0], ym[i][1], 1);
+        d->month[i] = sk_date(ym[i][0], ym[i][1], 1);
         d->in[i].member = (char *)person;
         d->in[i].type = "pension";
         d->in[i].month = &d->month[i];
@@ -161,7 +139,7 @@ static void decl_init(decl *d, const char *app, const char *person)
     }
     d->sd.incomes = d->ip;
     d->sd.n_incomes = 3;
-    d->declared = D(2024, 3, 4);
+    d->declared = sk_date(2024, 3, 4);
     d->sd.declared_on = &d->declared;
 }
 
@@ -177,9 +155,9 @@ static void decl_expense(decl *d, const char *kind, int64_t cents)
 
 static void complete(const char *app)
 {
-    Atb__V1__Date on = D(2024, 3, 11);
+    Atb__V1__Date on = sk_date(2024, 3, 11);
     Atb__V1__CompleteApplication ca = ATB__V1__COMPLETE_APPLICATION__INIT;
-    ca.meta = meta();
+    ca.meta = sk_meta(WORKER);
     ca.application_id = (char *)app;
     ca.decision_date = &on;
     ok("CompleteApplication", &ca.base, NULL);
@@ -222,10 +200,10 @@ static void expenses_by_kind_reach_the_housing_benefit(void **state)
     decl_expense(&d, "heat", 100);
     refused("SubmitDeclaration", &d.sd.base, "housing_expenses.4.kind", "listed twice");
     d.sd.n_housing_expenses = 3;
-    d.sd.meta = meta();
+    d.sd.meta = sk_meta(WORKER);
     d.sd.housing_expenses_cents = 12000;
     refused("SubmitDeclaration", &d.sd.base, "housing_expenses_cents", "not the sum");
-    d.sd.meta = meta();
+    d.sd.meta = sk_meta(WORKER);
     d.sd.housing_expenses_cents = 0;   /* 0: the sum, 125.00 */
     ok("SubmitDeclaration", &d.sd.base, NULL);
     char stream[64];
@@ -291,21 +269,13 @@ static void an_unknown_kind_comes_back_to_the_caseworker(void **state)
 static int setup(void **state)
 {
     (void)state;
-    t_require_servers(1);
-    if (sk_start() != 0 || sk_start_means() != 0)
-        return -1;
-    sk_wait_ready();
-    if (sk_wait_sql(1, 30000, "SELECT least(count(*), 1) FROM atb.events WHERE stream_id = 'ruleset-kandava'") != 1)
-        return -1;
-    return 0;
+    return sk_group_setup(TENANT);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    int bad = sk_stop_services();
-    sk_teardown();
-    return bad ? -1 : 0;
+    return sk_group_teardown();
 }
 
 int main(void)

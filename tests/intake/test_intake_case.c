@@ -1114,27 +1114,13 @@ static void erasure_blanks_identity_and_notes_and_decisions_still_replay(void **
 static int setup(void **state)
 {
     (void)state;
-    t_require_servers(1);
-    if (sk_start() != 0 || sk_start_means() != 0)
-        return -1;
-    sk_wait_ready();
-    /* Means testing publishes its rule sets at start; the declarations read the
-     * document limit from them. */
-    if (sk_wait_sql(1, 30000, "SELECT least(count(*), 1) FROM atb.events WHERE stream_id = 'ruleset-daugavpils'") != 1)
-        return -1;
-    return 0;
+    return sk_group_setup(TENANT);
 }
 
-/* The services must drain and exit 0 (under the sanitizers, an error found in a service
- * makes its exit code non-zero). */
 static int teardown(void **state)
 {
     (void)state;
-    int bad = sk_stop_services();
-    if (bad)
-        fprintf(stderr, "%d service(s) did not exit cleanly\n", bad);
-    sk_teardown();
-    return bad ? -1 : 0;
+    return sk_group_teardown();
 }
 
 int main(void)

@@ -22,28 +22,6 @@
 #define TENANT "daugavpils"
 #define WORKER "user:ilze.ozola"
 
-static Atb__V1__Date D(int y, int m, int d)
-{
-    Atb__V1__Date x = ATB__V1__DATE__INIT;
-    x.year = y;
-    x.month = m;
-    x.day = d;
-    return x;
-}
-
-static Atb__V1__CommandMeta *meta(void)
-{
-    static Atb__V1__CommandMeta m[8];
-    static char ids[8][37];
-    static int next;
-    int i = next++ % 8;
-    atb__v1__command_meta__init(&m[i]);
-    at_uuid_v4(ids[i]);
-    m[i].command_id = ids[i];
-    m[i].actor = WORKER;
-    return &m[i];
-}
-
 static void ok(const char *name, const ProtobufCMessage *msg, char key[37])
 {
     Atb__V1__CommandReply *r = (Atb__V1__CommandReply *)sk_call("cmd", TENANT, "intake", name, msg,
@@ -60,9 +38,9 @@ static void person(char key[37])
     static int n;
     char code[32];
     snprintf(code, sizeof code, "32%04d-%05d", (int)(getpid() % 10000), ++n % 100000);
-    Atb__V1__Date birth = D(1980, 1, 1);
+    Atb__V1__Date birth = sk_date(1980, 1, 1);
     Atb__V1__RegisterPerson rp = ATB__V1__REGISTER_PERSON__INIT;
-    rp.meta = meta();
+    rp.meta = sk_meta(WORKER);
     rp.personal_code = code;
     rp.given_name = "Inese";
     rp.family_name = "Liepa";
@@ -73,7 +51,7 @@ static void person(char key[37])
 
 static void household(const char *a, const char *b, char key[37])
 {
-    Atb__V1__Date joined = D(2015, 1, 1);
+    Atb__V1__Date joined = sk_date(2015, 1, 1);
     Atb__V1__MemberIn x = ATB__V1__MEMBER_IN__INIT, y = ATB__V1__MEMBER_IN__INIT;
     x.person_key = (char *)a;
     x.relationship = ATB__V1__RELATIONSHIP__RELATIONSHIP_APPLICANT;
@@ -83,7 +61,7 @@ static void household(const char *a, const char *b, char key[37])
     y.joined = &joined;
     Atb__V1__MemberIn *members[2] = {&x, &y};
     Atb__V1__CreateHousehold c = ATB__V1__CREATE_HOUSEHOLD__INIT;
-    c.meta = meta();
+    c.meta = sk_meta(WORKER);
     c.n_members = 2;
     c.members = members;
     ok("CreateHousehold", &c.base, key);
@@ -95,7 +73,7 @@ static void application(const char *applicant, const char *hh, Atb__V1__Date rec
     needy.kind = ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS;
     Atb__V1__Ask *asks[1] = {&needy};
     Atb__V1__SubmitApplication sa = ATB__V1__SUBMIT_APPLICATION__INIT;
-    sa.meta = meta();
+    sa.meta = sk_meta(WORKER);
     sa.applicant = (char *)applicant;
     sa.household_key = (char *)hh;
     sa.n_asks = 1;
@@ -120,23 +98,23 @@ static void cases_of_a_person_include_the_households(void **state)
     person(janis);
     person(other);
     household(anna, janis, hh);
-    Atb__V1__Date opened = D(2019, 3, 4);
+    Atb__V1__Date opened = sk_date(2019, 3, 4);
     Atb__V1__OpenCase oc = ATB__V1__OPEN_CASE__INIT;
-    oc.meta = meta();
+    oc.meta = sk_meta(WORKER);
     oc.person_key = anna;
     oc.household_key = hh;
     oc.sector = "social_assistance";
     oc.social_worker = WORKER;
     oc.opened_on = &opened;
     ok("OpenCase", &oc.base, shared);
-    oc.meta = meta();
+    oc.meta = sk_meta(WORKER);
     oc.person_key = other;
     oc.household_key = "";
     oc.sector = "family_support";
     ok("OpenCase", &oc.base, own);
-    Atb__V1__Date closed = D(2019, 4, 1);
+    Atb__V1__Date closed = sk_date(2019, 4, 1);
     Atb__V1__ChangeCase cc = ATB__V1__CHANGE_CASE__INIT;
-    cc.meta = meta();
+    cc.meta = sk_meta(WORKER);
     cc.case_key = own;
     cc.active = 2;
     cc.on = &closed;
@@ -189,11 +167,11 @@ static void applications_of_a_household_in_date_order_with_status(void **state)
     person(a);
     person(b);
     household(a, b, hh);
-    application(a, hh, D(2019, 5, 2), later);
-    application(b, hh, D(2019, 2, 1), earlier);
-    Atb__V1__Date on = D(2019, 5, 3);
+    application(a, hh, sk_date(2019, 5, 2), later);
+    application(b, hh, sk_date(2019, 2, 1), earlier);
+    Atb__V1__Date on = sk_date(2019, 5, 3);
     Atb__V1__WithdrawApplication w = ATB__V1__WITHDRAW_APPLICATION__INIT;
-    w.meta = meta();
+    w.meta = sk_meta(WORKER);
     w.application_id = later;
     w.on = &on;
     w.reason = "found work";
@@ -233,7 +211,7 @@ static void agreements_of_a_person_with_latest_outcomes(void **state)
     (void)state;
     char p[37], agr[37];
     person(p);
-    Atb__V1__Date signed_on = D(2019, 3, 6), due1 = D(2019, 3, 20), due2 = D(2019, 4, 30);
+    Atb__V1__Date signed_on = sk_date(2019, 3, 6), due1 = sk_date(2019, 3, 20), due2 = sk_date(2019, 4, 30);
     Atb__V1__Duty d1 = ATB__V1__DUTY__INIT, d2 = ATB__V1__DUTY__INIT;
     d1.kind = "register_unemployed";
     d1.due = &due1;
@@ -241,22 +219,22 @@ static void agreements_of_a_person_with_latest_outcomes(void **state)
     d2.due = &due2;
     Atb__V1__Duty *duties[2] = {&d1, &d2};
     Atb__V1__MakeAgreement ma = ATB__V1__MAKE_AGREEMENT__INIT;
-    ma.meta = meta();
+    ma.meta = sk_meta(WORKER);
     ma.person_key = p;
     ma.signed_on = &signed_on;
     ma.n_duties = 2;
     ma.duties = duties;
     ok("MakeAgreement", &ma.base, agr);
     /* failed on 03-21, fulfilled on 03-25: the later one stands, whatever the order */
-    Atb__V1__Date failed = D(2019, 3, 21), done = D(2019, 3, 25);
+    Atb__V1__Date failed = sk_date(2019, 3, 21), done = sk_date(2019, 3, 25);
     Atb__V1__RecordDutyOutcome o = ATB__V1__RECORD_DUTY_OUTCOME__INIT;
-    o.meta = meta();
+    o.meta = sk_meta(WORKER);
     o.agreement_key = agr;
     o.duty = 1;
     o.fulfilled = true;
     o.on = &done;
     ok("RecordDutyOutcome", &o.base, NULL);
-    o.meta = meta();
+    o.meta = sk_meta(WORKER);
     o.fulfilled = false;
     o.on = &failed;
     ok("RecordDutyOutcome", &o.base, NULL);
@@ -284,21 +262,13 @@ static void agreements_of_a_person_with_latest_outcomes(void **state)
 static int setup(void **state)
 {
     (void)state;
-    t_require_servers(1);
-    if (sk_start() != 0)
-        return -1;
-    sk_wait_ready();
-    return 0;
+    return sk_group_setup(NULL);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    int bad = sk_stop_services();
-    if (bad)
-        fprintf(stderr, "%d service(s) did not exit cleanly\n", bad);
-    sk_teardown();
-    return bad ? -1 : 0;
+    return sk_group_teardown();
 }
 
 int main(void)

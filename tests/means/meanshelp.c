@@ -7,11 +7,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <libpq-fe.h>
 
 #include "at_date.h"
@@ -297,4 +300,98 @@ void mh_family_init(mh_family *f, int y, int mo, int d, int64_t income)
     }
     f->hh.incomes = f->ip;
     f->hh.n_incomes = 3;
+}
+
+char *mh_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static const size_t max = 1 << 20;
+    char *buf = malloc(max);
+    *len = fread(buf, 1, max - 1, f);
+    buf[*len] = 0;
+    fclose(f);
+    return buf;
+}
+
+void mh_copy_changed(const char *from, const char *to, const char *old, const char *new)
+{
+    size_t n;
+    char *buf = mh_slurp(from, &n);
+    FILE *out = fopen(to, "wb");
+    assert_non_null(out);
+    char *at = old ? strstr(buf, old) : NULL;
+    if (old) {
+        assert_non_null(at);
+        assert_null(strstr(at + 1, old));   /* the value changed is the only one */
+        fwrite(buf, 1, (size_t)(at - buf), out);
+        fputs(new, out);
+        fputs(at + strlen(old), out);
+    } else {
+        fwrite(buf, 1, n, out);
+    }
+    fclose(out);
+    free(buf);
+}
+
+void mh_rulesets_at_level(const char *rulesets_dir, const char *tmp_dir, const char *level, char *dir, size_t n)
+{
+    snprintf(dir, n, "%s/rulesets-XXXXXX", tmp_dir);
+    assert_non_null(mkdtemp(dir));
+    DIR *d = opendir(rulesets_dir);
+    assert_non_null(d);
+    struct dirent *de;
+    char value[32];
+    snprintf(value, sizeof value, "value: \"%s\"", level);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 6 || strcmp(de->d_name + len - 5, ".yaml") != 0)
+            continue;
+        char from[2048], to[2048];
+        snprintf(from, sizeof from, "%s/%s", rulesets_dir, de->d_name);
+        snprintf(to, sizeof to, "%s/%s", dir, de->d_name);
+        bool national = strcmp(de->d_name, "national.yaml") == 0;
+        mh_copy_changed(from, to, national ? "value: \"53.00\"" : NULL, value);
+    }
+    closedir(d);
+}
+
+void mh_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+int mh_run_cli(const char *cli_path, const char *tmp_dir, const char *const *args, char *out, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/cli-out-XXXXXX", tmp_dir);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 1);
+        execv(cli_path, (char *const *)args);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    close(fd);
+    size_t len = 0;
+    char *b = mh_slurp(path, &len);
+    snprintf(out, n, "%s", b);
+    free(b);
+    unlink(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

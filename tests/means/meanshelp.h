@@ -86,4 +86,21 @@ void mh_family_init(mh_family *f, int y, int mo, int d, int64_t income);
 /* Give the family fresh ids (application, household, members, command). */
 void mh_family_renew(mh_family *f);
 
+/* ---- files and the command line */
+
+/* A whole file (up to 1 MiB - 1), NUL-terminated; malloc'd. Fails the test when it cannot
+ * be opened. */
+char *mh_slurp(const char *path, size_t *len);
+/* Copy from to to with `old` (which must occur exactly once) replaced by `new`; old NULL
+ * copies as is. */
+void mh_copy_changed(const char *from, const char *to, const char *old, const char *new);
+/* A fresh directory under tmp_dir (its path in dir) with every .yaml of rulesets_dir, the
+ * 2018-2019 GMI level of national.yaml ("53.00") replaced by `level`. */
+void mh_rulesets_at_level(const char *rulesets_dir, const char *tmp_dir, const char *level, char *dir, size_t n);
+/* Remove a directory and the files in it. */
+void mh_remove_dir(const char *dir);
+/* Run the command line at cli_path with args (args[0] the program name, NULL-terminated),
+ * its stdout into out (cut to n); its exit code (-1 when it did not exit). */
+int mh_run_cli(const char *cli_path, const char *tmp_dir, const char *const *args, char *out, size_t n);
+
 #endif

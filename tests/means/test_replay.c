@@ -81,67 +81,6 @@ static void replay_proves_a_recorded_decision(void **state)
 
 /* ---- a copy of the rule sets with one value changed */
 
-static void copy_file(const char *from, const char *to, const char *old, const char *new)
-{
-    FILE *in = fopen(from, "rb");
-    assert_non_null(in);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf - 1, in);
-    fclose(in);
-    buf[n] = 0;
-    FILE *out = fopen(to, "wb");
-    assert_non_null(out);
-    char *at = old ? strstr(buf, old) : NULL;
-    if (old)
-        assert_non_null(at);
-    if (at) {
-        assert_null(strstr(at + 1, old));   /* the value changed is the only one */
-        fwrite(buf, 1, (size_t)(at - buf), out);
-        fputs(new, out);
-        fputs(at + strlen(old), out);
-    } else {
-        fwrite(buf, 1, n, out);
-    }
-    fclose(out);
-}
-
-static void copy_rulesets(char *dir, size_t n)
-{
-    snprintf(dir, n, "%s/rulesetsXXXXXX", TEST_TMP_DIR);
-    assert_non_null(mkdtemp(dir));
-    DIR *d = opendir(RULESETS_DIR);
-    assert_non_null(d);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len < 6 || strcmp(de->d_name + len - 5, ".yaml") != 0)
-            continue;
-        char from[2048], to[2048];
-        snprintf(from, sizeof from, "%s/%s", RULESETS_DIR, de->d_name);
-        snprintf(to, sizeof to, "%s/%s", dir, de->d_name);
-        /* the 2018-2019 GMI level: 53.00 -> 54.00 */
-        bool national = strcmp(de->d_name, "national.yaml") == 0;
-        copy_file(from, to, national ? "value: \"53.00\"" : NULL, "value: \"54.00\"");
-    }
-    closedir(d);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char p[2048];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 static void changed_rule_file_leaves_old_replays_proven_and_new_decisions_use_the_new_value(void **state)
 {
     (void)state;
@@ -155,7 +94,8 @@ static void changed_rule_file_leaves_old_replays_proven_and_new_decisions_use_th
     int64_t published = sh_sql(&M.sv, "SELECT count(*) FROM atb.events WHERE stream_id = 'ruleset-daugavpils'");
 
     char dir[1024];
-    copy_rulesets(dir, sizeof dir);
+    /* the 2018-2019 GMI level: 53.00 -> 54.00 */
+    mh_rulesets_at_level(RULESETS_DIR, TEST_TMP_DIR, "54.00", dir, sizeof dir);
     assert_int_equal(mh_stop(&M), 0);
     mh_start(&M, dir);
 
@@ -180,7 +120,7 @@ static void changed_rule_file_leaves_old_replays_proven_and_new_decisions_use_th
 
     /* the files changed back: the first version again, not published a second time */
     assert_int_equal(mh_stop(&M), 0);
-    remove_dir(dir);
+    mh_remove_dir(dir);
     mh_start(&M, NULL);
     mh_family c;
     mh_family_init(&c, 2018, 3, 15, 10000);

@@ -34,96 +34,26 @@ static char draft_path[1024];
 
 /* ---- rule files with the 2018-2019 GMI level changed */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *buf = malloc(1 << 20);
-    *len = fread(buf, 1, (1 << 20) - 1, f);
-    buf[*len] = 0;
-    fclose(f);
-    return buf;
-}
-
-static void write_changed(const char *from, const char *to, const char *old, const char *new)
-{
-    size_t n;
-    char *buf = slurp(from, &n);
-    FILE *out = fopen(to, "wb");
-    assert_non_null(out);
-    char *at = old ? strstr(buf, old) : NULL;
-    if (old) {
-        assert_non_null(at);
-        assert_null(strstr(at + 1, old));
-        fwrite(buf, 1, (size_t)(at - buf), out);
-        fputs(new, out);
-        fputs(at + strlen(old), out);
-    } else {
-        fwrite(buf, 1, n, out);
-    }
-    fclose(out);
-    free(buf);
-}
-
-/* A copy of the rule-set directory with national's 53.00 replaced by `level`. */
-static void corrected_dir(char *dir, size_t n, const char *level)
-{
-    snprintf(dir, n, "%s/corrected-XXXXXX", TEST_TMP_DIR);
-    assert_non_null(mkdtemp(dir));
-    DIR *d = opendir(RULESETS_DIR);
-    assert_non_null(d);
-    struct dirent *de;
-    char value[32];
-    snprintf(value, sizeof value, "value: \"%s\"", level);
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len < 6 || strcmp(de->d_name + len - 5, ".yaml") != 0)
-            continue;
-        char from[2048], to[2048];
-        snprintf(from, sizeof from, "%s/%s", RULESETS_DIR, de->d_name);
-        snprintf(to, sizeof to, "%s/%s", dir, de->d_name);
-        bool national = strcmp(de->d_name, "national.yaml") == 0;
-        write_changed(from, to, national ? "value: \"53.00\"" : NULL, value);
-    }
-    closedir(d);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char p[2048];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 static int setup(void **state)
 {
     (void)state;
     mh_prepare(&M);
     mh_start(&M, NULL);
-    corrected_dir(dirs[0], sizeof dirs[0], "54.00");
-    corrected_dir(dirs[1], sizeof dirs[1], "52.00");
+    mh_rulesets_at_level(RULESETS_DIR, TEST_TMP_DIR, "54.00", dirs[0], sizeof dirs[0]);
+    mh_rulesets_at_level(RULESETS_DIR, TEST_TMP_DIR, "52.00", dirs[1], sizeof dirs[1]);
     snprintf(draft_path, sizeof draft_path, "%s/draft-national-XXXXXX.yaml", TEST_TMP_DIR);
     int fd = mkstemps(draft_path, 5);
     assert_true(fd >= 0);
     close(fd);
-    write_changed(RULESETS_DIR "/national.yaml", draft_path, "value: \"53.00\"", "value: \"55.00\"");
+    mh_copy_changed(RULESETS_DIR "/national.yaml", draft_path, "value: \"53.00\"", "value: \"55.00\"");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    remove_dir(dirs[0]);
-    remove_dir(dirs[1]);
+    mh_remove_dir(dirs[0]);
+    mh_remove_dir(dirs[1]);
     unlink(draft_path);
     mh_cleanup(&M);
     return 0;
@@ -186,30 +116,6 @@ static int64_t months(const sim_result *r)
     return (int64_t)(y2 - y1) * 12 + (m2 - m1) + 1;
 }
 
-static int run_cli(const char *const *args, char *out, size_t n)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/cli-out-XXXXXX", TEST_TMP_DIR);
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 1);
-        execv(CLI_PATH, (char *const *)args);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    close(fd);
-    size_t len = 0;
-    char *b = slurp(path, &len);
-    snprintf(out, n, "%s", b);
-    free(b);
-    unlink(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void a_corrected_rule_set_shows_the_difference_labelled(void **state)
 {
     (void)state;
@@ -262,7 +168,7 @@ static void a_corrected_rule_set_shows_the_difference_labelled(void **state)
     static char out[1 << 16];
     const char *args[] = {CLI_PATH, "--tenant", "daugavpils", "replay", "--application", f.app_id, "--pg",
                           M.sv.pg_url, "--json", NULL};
-    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_int_equal(mh_run_cli(CLI_PATH, TEST_TMP_DIR, args, out, sizeof out), 0);
     json_error_t je;
     json_t *j = json_loads(out, 0, &je);
     if (!j)
@@ -274,7 +180,7 @@ static void a_corrected_rule_set_shows_the_difference_labelled(void **state)
     json_decref(j);
     const char *text_args[] = {CLI_PATH, "--tenant", "daugavpils", "replay", "--application", f.app_id, "--pg",
                                M.sv.pg_url, NULL};
-    assert_int_equal(run_cli(text_args, out, sizeof out), 0);
+    assert_int_equal(mh_run_cli(CLI_PATH, TEST_TMP_DIR, text_args, out, sizeof out), 0);
     if (getenv("MEANS_SHOW"))
         fprintf(stderr, "%s", out);
     char want[64], amount[32];

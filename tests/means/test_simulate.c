@@ -43,23 +43,11 @@ static rules_set *current_set, *draft_set, *kandava_set, *kandava_draft_set;
 
 /* ---- files */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static const size_t max = 1 << 20;
-    char *buf = malloc(max);
-    *len = fread(buf, 1, max - 1, f);
-    buf[*len] = 0;
-    fclose(f);
-    return buf;
-}
-
 /* Write the Daugavpils rule file with `old` (which must occur once) replaced by `new`. */
 static void write_variant(const char *to, const char *old, const char *new)
 {
     size_t n;
-    char *buf = slurp(RULESETS_DIR "/daugavpils.yaml", &n);
+    char *buf = mh_slurp(RULESETS_DIR "/daugavpils.yaml", &n);
     FILE *out = fopen(to, "wb");
     assert_non_null(out);
     char *at = old ? strstr(buf, old) : NULL;
@@ -80,7 +68,7 @@ static void write_variant(const char *to, const char *old, const char *new)
 static void write_national(const char *to, const char *old, const char *new)
 {
     size_t n;
-    char *buf = slurp(RULESETS_DIR "/national.yaml", &n);
+    char *buf = mh_slurp(RULESETS_DIR "/national.yaml", &n);
     char *at = strstr(buf, old);
     if (!at)
         fail_msg("national.yaml has no %s", old);
@@ -97,7 +85,7 @@ static void write_national(const char *to, const char *old, const char *new)
 static rules_set *load_set(const char *national, const char *own)
 {
     size_t n1, n2;
-    char *b1 = slurp(national, &n1), *b2 = slurp(own, &n2);
+    char *b1 = mh_slurp(national, &n1), *b2 = mh_slurp(own, &n2);
     rules_source src[2] = {{"national.yaml", b1, n1}, {strrchr(own, '/') + 1, b2, n2}};
     rules_set *s = NULL;
     at_error err;
@@ -530,7 +518,7 @@ static void a_bad_draft_is_refused_with_its_file_and_line(void **state)
         fail_msg("message without the file name: %s", err.message);
     /* the line of the GMI level in the file */
     size_t n = 0;
-    char *text = slurp(RULESETS_DIR "/daugavpils.yaml", &n), want[16];
+    char *text = mh_slurp(RULESETS_DIR "/daugavpils.yaml", &n), want[16];
     int line = 1;
     for (const char *p = text; p < strstr(text, "value: \"65.00\""); p++)
         line += *p == '\n';
@@ -611,30 +599,6 @@ static void raising_the_2024_first_person_amount_costs_exactly_the_sum_of_househ
 
 /* ---- the command line */
 
-static int run_cli(const char *const *args, char *out, size_t n)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/cli-out-XXXXXX", TEST_TMP_DIR);
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 1);
-        execv(CLI_PATH, (char *const *)args);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    close(fd);
-    size_t len = 0;
-    char *b = slurp(path, &len);
-    snprintf(out, n, "%s", b);
-    free(b);
-    unlink(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void the_command_prints_the_same_figures_and_writes_nothing(void **state)
 {
     (void)state;
@@ -646,7 +610,7 @@ static void the_command_prints_the_same_figures_and_writes_nothing(void **state)
     const char *json_args[] = {CLI_PATH, "--tenant", "daugavpils", "simulate", "--draft", draft_path,
                                "--rulesets", RULESETS_DIR, "--pg", M.sv.pg_url, "--from", "2020-01-01",
                                "--to", "2020-12-31", "--json", NULL};
-    assert_int_equal(run_cli(json_args, out, sizeof out), 0);
+    assert_int_equal(mh_run_cli(CLI_PATH, TEST_TMP_DIR, json_args, out, sizeof out), 0);
     json_error_t je;
     json_t *j = json_loads(out, 0, &je);
     if (!j)
@@ -672,9 +636,9 @@ static void the_command_prints_the_same_figures_and_writes_nothing(void **state)
     close(fd);
     const char *html_args[] = {CLI_PATH, "simulate", "--draft", draft_path, "--rulesets", RULESETS_DIR, "--pg",
                                M.sv.pg_url, "--html", html, NULL};
-    assert_int_equal(run_cli(html_args, out, sizeof out), 0);
+    assert_int_equal(mh_run_cli(CLI_PATH, TEST_TMP_DIR, html_args, out, sizeof out), 0);
     size_t n = 0;
-    char *page = slurp(html, &n);
+    char *page = mh_slurp(html, &n);
     assert_non_null(strstr(page, "<svg"));
     assert_non_null(strstr(page, "GMI"));
     free(page);
@@ -682,25 +646,25 @@ static void the_command_prints_the_same_figures_and_writes_nothing(void **state)
 
     const char *csv_args[] = {CLI_PATH, "simulate", "--draft", draft_path, "--rulesets", RULESETS_DIR, "--pg",
                               M.sv.pg_url, "--csv", NULL};
-    assert_int_equal(run_cli(csv_args, out, sizeof out), 0);
+    assert_int_equal(mh_run_cli(CLI_PATH, TEST_TMP_DIR, csv_args, out, sizeof out), 0);
     char want[96];
     snprintf(want, sizeof want, "\nGMI,change_cents,%lld\n", (long long)(after - before));
     assert_non_null(strstr(out, want));
 
     const char *table_args[] = {CLI_PATH, "simulate", "--draft", draft_path, "--rulesets", RULESETS_DIR, "--pg",
                                 M.sv.pg_url, "--examples", "2", NULL};
-    assert_int_equal(run_cli(table_args, out, sizeof out), 0);
+    assert_int_equal(mh_run_cli(CLI_PATH, TEST_TMP_DIR, table_args, out, sizeof out), 0);
     assert_non_null(strstr(out, "GMI "));
     if (getenv("MEANS_SHOW"))
         fprintf(stderr, "%s", out);
 
     const char *region_args[] = {CLI_PATH, "--tenant", "kandava", "simulate", "--draft", draft_path, "--rulesets",
                                  RULESETS_DIR, "--pg", M.sv.pg_url, NULL};
-    assert_int_equal(run_cli(region_args, out, sizeof out), 1);
+    assert_int_equal(mh_run_cli(CLI_PATH, TEST_TMP_DIR, region_args, out, sizeof out), 1);
 
     const char *bad_args[] = {CLI_PATH, "simulate", "--draft", bad_path, "--rulesets", RULESETS_DIR, "--pg",
                               M.sv.pg_url, NULL};
-    assert_int_equal(run_cli(bad_args, out, sizeof out), 1);
+    assert_int_equal(mh_run_cli(CLI_PATH, TEST_TMP_DIR, bad_args, out, sizeof out), 1);
     assert_int_equal(log_head(), head);
 }
 

@@ -350,3 +350,53 @@ char *ph_export(ph *p, const char *batch_id, size_t *len, bool *duplicate, int *
     *code = 0;
     return out;
 }
+
+void ph_lv_iban(const char *bank, const char *account, char out[32])
+{
+    char bban[18], digits[64];
+    snprintf(bban, sizeof bban, "%s%s", bank, account);
+    size_t k = 0;
+    const char *parts[2] = {bban, "LV00"};
+    for (int p = 0; p < 2; p++)
+        for (const char *c = parts[p]; *c; c++)
+            k += (size_t)(*c >= 'A' ? snprintf(digits + k, 3, "%d", *c - 'A' + 10) : snprintf(digits + k, 2, "%c", *c));
+    int mod = 0;
+    for (size_t i = 0; i < k; i++)
+        mod = (mod * 10 + (digits[i] - '0')) % 97;
+    snprintf(out, 32, "LV%02d%s", 98 - mod, bban);
+}
+
+void ph_prepare_with_debtor(ph *p)
+{
+    t_require_servers(1);
+    ph_prepare(p);
+    if (!ph_start(p, NULL))
+        fail_msg("atbalsts-payments did not start");
+    char debtor[37], iban[32];
+    at_uuid_v4(debtor);
+    ph_lv_iban("PARX", "0000000000001", iban);
+    Atb__V1__CommandReply *r = ph_set_payee(p, debtor, ATB__V1__PAYEE_KIND__PAYEE_KIND_DEBTOR,
+                                            "Daugavpils pilsētas Sociālais dienests", iban, NULL);
+    assert_true(!r->error || r->error->code == 0);
+    atb__v1__command_reply__free_unpacked(r, NULL);
+}
+
+int64_t ph_sqlf(ph *p, const char *fmt, ...)
+{
+    char sql[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    return ph_sql(p, sql);
+}
+
+int64_t ph_wait_sqlf(ph *p, int64_t want, int timeout_ms, const char *fmt, ...)
+{
+    char sql[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    return ph_wait_sql(p, want, timeout_ms, sql);
+}

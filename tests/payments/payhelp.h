@@ -67,6 +67,15 @@ int64_t ph_override(ph *p, const char *application_id, int ask, const char *bene
 /* SetPayeeAccount; the reply. */
 Atb__V1__CommandReply *ph_set_payee(ph *p, const char *payee, Atb__V1__PayeeKind kind, const char *name,
                                     const char *iban, const char *benefit);
+/* A Latvian IBAN with correct check digits: bank code and 13 account digits. */
+void ph_lv_iban(const char *bank, const char *account, char out[32]);
+/* ph_prepare, atbalsts-payments started and the municipality's debtor account (PARX)
+ * recorded: what a test of batches and files needs first. Fails the test otherwise. */
+void ph_prepare_with_debtor(ph *p);
+/* ph_sql and ph_wait_sql with the SQL formatted (up to 1023 bytes). */
+int64_t ph_sqlf(ph *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t ph_wait_sqlf(ph *p, int64_t want, int timeout_ms, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Date helper: "2026-03-01" into d. */
 void ph_date(Atb__V1__Date *d, const char *s);
 /* A fresh command meta (its id in id[37]). */

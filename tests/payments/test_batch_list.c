@@ -21,36 +21,10 @@ static ph P;
 
 #define WAIT 20000
 
-/* A Latvian IBAN with correct check digits: bank code and 13 account digits. */
-static void lv_iban(const char *bank, const char *account, char out[32])
-{
-    char bban[18], digits[64];
-    snprintf(bban, sizeof bban, "%s%s", bank, account);
-    size_t k = 0;
-    const char *parts[2] = {bban, "LV00"};
-    for (int p = 0; p < 2; p++)
-        for (const char *c = parts[p]; *c; c++)
-            k += (size_t)(*c >= 'A' ? snprintf(digits + k, 3, "%d", *c - 'A' + 10) : snprintf(digits + k, 2, "%c", *c));
-    int mod = 0;
-    for (size_t i = 0; i < k; i++)
-        mod = (mod * 10 + (digits[i] - '0')) % 97;
-    snprintf(out, 32, "LV%02d%s", 98 - mod, bban);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    t_require_servers(1);
-    ph_prepare(&P);
-    if (!ph_start(&P, NULL))
-        fail_msg("atbalsts-payments did not start");
-    char debtor[37], iban[32];
-    at_uuid_v4(debtor);
-    lv_iban("PARX", "0000000000001", iban);
-    Atb__V1__CommandReply *r = ph_set_payee(&P, debtor, ATB__V1__PAYEE_KIND__PAYEE_KIND_DEBTOR,
-                                            "Daugavpils pilsētas Sociālais dienests", iban, NULL);
-    assert_true(!r->error || r->error->code == 0);
-    atb__v1__command_reply__free_unpacked(r, NULL);
+    ph_prepare_with_debtor(&P);
     return 0;
 }
 
@@ -112,7 +86,7 @@ static void batches_are_listed_with_what_became_of_them(void **state)
     ph_grant(&P, app, 2, person, "GMI", 10000, ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH,
              ATB__V1__PAYMENT_FORM__PAYMENT_FORM_ACCOUNT, "2026-01-15", "2026-06-30", "2026-01-20");
     assert_int_equal(ph_wait_sql(&P, 6, WAIT, "SELECT count(*) FROM payments.orders"), 6);
-    lv_iban("HABA", "0000000000101", iban);
+    ph_lv_iban("HABA", "0000000000101", iban);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person, ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                        "Līga Kalniņa", iban, NULL), NULL);
     /* January to March (54.84 + 2 x 100.00), exported and confirmed */

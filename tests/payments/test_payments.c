@@ -28,36 +28,10 @@ static ph P;
 
 #define WAIT 20000
 
-/* A Latvian IBAN with correct check digits: bank code and 13 account digits. */
-static void lv_iban(const char *bank, const char *account, char out[32])
-{
-    char bban[18], digits[64];
-    snprintf(bban, sizeof bban, "%s%s", bank, account);
-    size_t k = 0;
-    const char *parts[2] = {bban, "LV00"};
-    for (int p = 0; p < 2; p++)
-        for (const char *c = parts[p]; *c; c++)
-            k += (size_t)(*c >= 'A' ? snprintf(digits + k, 3, "%d", *c - 'A' + 10) : snprintf(digits + k, 2, "%c", *c));
-    int mod = 0;
-    for (size_t i = 0; i < k; i++)
-        mod = (mod * 10 + (digits[i] - '0')) % 97;
-    snprintf(out, 32, "LV%02d%s", 98 - mod, bban);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    t_require_servers(1);
-    ph_prepare(&P);
-    if (!ph_start(&P, NULL))
-        fail_msg("atbalsts-payments did not start");
-    char debtor[37], iban[32];
-    at_uuid_v4(debtor);
-    lv_iban("PARX", "0000000000001", iban);
-    Atb__V1__CommandReply *r = ph_set_payee(&P, debtor, ATB__V1__PAYEE_KIND__PAYEE_KIND_DEBTOR,
-                                            "Daugavpils pilsētas Sociālais dienests", iban, NULL);
-    assert_true(!r->error || r->error->code == 0);
-    atb__v1__command_reply__free_unpacked(r, NULL);
+    ph_prepare_with_debtor(&P);
     return 0;
 }
 
@@ -68,27 +42,9 @@ static int teardown(void **state)
     return ph_cleanup(&P) == 0 ? 0 : -1;
 }
 
-static int64_t q(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int64_t q(const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return ph_sql(&P, sql);
-}
-
-static int64_t wait_q(int64_t want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t wait_q(int64_t want, const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return ph_wait_sql(&P, want, WAIT, sql);
-}
+/* shorthands for payhelp's formatted SQL on this file's database */
+#define q(...) ph_sqlf(&P, __VA_ARGS__)
+#define wait_q(want, ...) ph_wait_sqlf(&P, (want), WAIT, __VA_ARGS__)
 
 static Atb__V1__BatchReply *create_batch(const char *due, char *command_id)
 {
@@ -176,7 +132,7 @@ static void gmi_paid_monthly_and_stopped_when_revoked(void **state)
                        "AND funding = 'municipal' AND payee = '%s'", app, person), 6);
 
     /* the person's account; a batch of what is due by 1 March: January to March */
-    lv_iban("HABA", "0000000000101", iban);
+    ph_lv_iban("HABA", "0000000000101", iban);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person, ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                        "Līga Kalniņa", iban, NULL), NULL);
     Atb__V1__BatchReply *b = create_batch("2026-03-01", NULL);
@@ -246,7 +202,7 @@ static void overpayment_becomes_a_recovery_claim_and_a_new_amount_replaces_open_
     at_uuid_v4(app);
     at_uuid_v4(app2);
     at_uuid_v4(person);
-    lv_iban("HABA", "0000000000202", iban);
+    ph_lv_iban("HABA", "0000000000202", iban);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person, ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                        "Pēteris Ozols", iban, NULL), NULL);
     ph_grant(&P, app, 2, person, "GMI", 10000, ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH,
@@ -294,7 +250,7 @@ static void canteen_paid_directly_for_crisis_meals(void **state)
     at_uuid_v4(app);
     at_uuid_v4(person);
     at_uuid_v4(canteen);
-    lv_iban("UNLA", "0000000000303", iban);
+    ph_lv_iban("UNLA", "0000000000303", iban);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, canteen, ATB__V1__PAYEE_KIND__PAYEE_KIND_PROVIDER,
                                                        "SIA Ēdnīca Saule", iban, "CRISIS_MEALS"), NULL);
     /* 60 lunches at 2.50 for the calendar year */
@@ -328,8 +284,8 @@ static void inter_municipal_charge_paid(void **state)
     at_uuid_v4(charge2);
     at_uuid_v4(charge3);
     at_uuid_v4(person);
-    lv_iban("TREL", "0000000000404", iban);
-    lv_iban("HABA", "0000000000405", iban2);
+    ph_lv_iban("TREL", "0000000000404", iban);
+    ph_lv_iban("HABA", "0000000000405", iban2);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, "municipality:augsdaugava",
                                                        ATB__V1__PAYEE_KIND__PAYEE_KIND_MUNICIPALITY,
                                                        "Augšdaugavas novada pašvaldība", iban, NULL), NULL);
@@ -416,8 +372,8 @@ static void bank_rejection_requeued_after_corrected_iban(void **state)
     char app[37], person[37], iban[32], iban2[32];
     at_uuid_v4(app);
     at_uuid_v4(person);
-    lv_iban("HABA", "0000000000505", iban);
-    lv_iban("HABA", "0000000000506", iban2);
+    ph_lv_iban("HABA", "0000000000505", iban);
+    ph_lv_iban("HABA", "0000000000506", iban2);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person, ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                        "Anna Liepa", iban, NULL), NULL);
     ph_grant(&P, app, 1, person, "BIRTH", 15000, ATB__V1__AMOUNT_PER__AMOUNT_PER_ONCE,
@@ -482,7 +438,7 @@ static void erasing_a_payee_removes_its_account_and_files(void **state)
     char app[37], person[37], iban[32], id[37], batch[37];
     at_uuid_v4(app);
     at_uuid_v4(person);
-    lv_iban("HABA", "0000000000707", iban);
+    ph_lv_iban("HABA", "0000000000707", iban);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person, ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                        "Marta Egle", iban, NULL), NULL);
     ph_grant(&P, app, 1, person, "BIRTH", 42100, ATB__V1__AMOUNT_PER__AMOUNT_PER_ONCE,

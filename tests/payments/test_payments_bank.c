@@ -27,35 +27,10 @@ static ph P;
 
 #define WAIT 20000
 
-static void lv_iban(const char *bank, const char *account, char out[32])
-{
-    char bban[18], digits[64];
-    snprintf(bban, sizeof bban, "%s%s", bank, account);
-    size_t k = 0;
-    const char *parts[2] = {bban, "LV00"};
-    for (int p = 0; p < 2; p++)
-        for (const char *c = parts[p]; *c; c++)
-            k += (size_t)(*c >= 'A' ? snprintf(digits + k, 3, "%d", *c - 'A' + 10) : snprintf(digits + k, 2, "%c", *c));
-    int mod = 0;
-    for (size_t i = 0; i < k; i++)
-        mod = (mod * 10 + (digits[i] - '0')) % 97;
-    snprintf(out, 32, "LV%02d%s", 98 - mod, bban);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    t_require_servers(1);
-    ph_prepare(&P);
-    if (!ph_start(&P, NULL))
-        fail_msg("atbalsts-payments did not start");
-    char debtor[37], iban[32];
-    at_uuid_v4(debtor);
-    lv_iban("PARX", "0000000000001", iban);
-    Atb__V1__CommandReply *r = ph_set_payee(&P, debtor, ATB__V1__PAYEE_KIND__PAYEE_KIND_DEBTOR,
-                                            "Daugavpils pilsētas Sociālais dienests", iban, NULL);
-    assert_true(!r->error || r->error->code == 0);
-    atb__v1__command_reply__free_unpacked(r, NULL);
+    ph_prepare_with_debtor(&P);
     return 0;
 }
 
@@ -65,27 +40,9 @@ static int teardown(void **state)
     return ph_cleanup(&P) == 0 ? 0 : -1;
 }
 
-static int64_t q(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int64_t q(const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return ph_sql(&P, sql);
-}
-
-static int64_t wait_q(int64_t want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t wait_q(int64_t want, const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return ph_wait_sql(&P, want, WAIT, sql);
-}
+/* shorthands for payhelp's formatted SQL on this file's database */
+#define q(...) ph_sqlf(&P, __VA_ARGS__)
+#define wait_q(want, ...) ph_wait_sqlf(&P, (want), WAIT, __VA_ARGS__)
 
 /* ---- the command line ---- */
 
@@ -280,7 +237,7 @@ static void bank_status_report_file_closes_the_batch(void **state)
         at_uuid_v4(person[i]);
         char acc[16];
         snprintf(acc, sizeof acc, "00000000007%02d", i);
-        lv_iban("HABA", acc, iban[i]);
+        ph_lv_iban("HABA", acc, iban[i]);
         atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person[i], ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                            names[i], iban[i], NULL), NULL);
         ph_grant(&P, app[i], 1, person[i], "BIRTH", 15000 + 1000 * i, ATB__V1__AMOUNT_PER__AMOUNT_PER_ONCE,
@@ -363,7 +320,7 @@ static void bank_status_report_file_closes_the_batch(void **state)
 
     /* the closed account is replaced: the rejected order, same id, goes to the next batch */
     char iban2[32];
-    lv_iban("UNLA", "0000000000799", iban2);
+    ph_lv_iban("UNLA", "0000000000799", iban2);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person[1], ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                        names[1], iban2, NULL), NULL);
     assert_int_equal(q("SELECT count(*) FROM payments.orders WHERE order_id = '%s' AND status = 'scheduled'",
@@ -386,7 +343,7 @@ static void rejected_file_rejects_every_order(void **state)
     char app[37], person[37], iban[32], order[40], grant[48], path[512], batch[37];
     at_uuid_v4(app);
     at_uuid_v4(person);
-    lv_iban("HABA", "0000000000811", iban);
+    ph_lv_iban("HABA", "0000000000811", iban);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person, ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                        "Marta Liepa", iban, NULL), NULL);
     ph_grant(&P, app, 1, person, "BIRTH", 30000, ATB__V1__AMOUNT_PER__AMOUNT_PER_ONCE,
@@ -427,7 +384,7 @@ static void recovery_claim_collected_from_later_payments(void **state)
     at_uuid_v4(app);
     at_uuid_v4(app2);
     at_uuid_v4(person);
-    lv_iban("HABA", "0000000000901", iban);
+    ph_lv_iban("HABA", "0000000000901", iban);
     atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person, ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                        "Valdis Ozoliņš", iban, NULL), NULL);
     ph_grant(&P, app, 2, person, "GMI", 10000, ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH,
@@ -479,7 +436,7 @@ static void recovery_claim_collected_from_later_payments(void **state)
             Atb__V1__BatchReply *b = ph_batch(&P, "ImportConfirmation", &c.base);
             assert_int_equal(b->rejected, 1);
             atb__v1__batch_reply__free_unpacked(b, NULL);
-            lv_iban("UNLA", "0000000000902", iban2);
+            ph_lv_iban("UNLA", "0000000000902", iban2);
             atb__v1__command_reply__free_unpacked(ph_set_payee(&P, person, ATB__V1__PAYEE_KIND__PAYEE_KIND_PERSON,
                                                                "Valdis Ozoliņš", iban2, NULL), NULL);
             batch_exported(dues[i], 1, 10000 - kept[i], batch);

@@ -34,81 +34,22 @@
 #include "at_uuid.h"
 #include "es.h"
 #include "reporting.h"
+#include "rlog.h"
 #include "skeleton.h"
 #include "atb/v1/intake.pb-c.h"
 #include "atb/v1/means.pb-c.h"
 #include "atb/v1/reporting.pb-c.h"
 
-static es_store *writer;   /* appends as the means and intake services would */
+static rl_log L;           /* appends as the means and intake services would */
 static es_store *es;       /* atb_reporting: the rebuild */
-static int64_t last_decision, last_application;
-
-static Atb__V1__Date day(int y, int m, int d)
-{
-    Atb__V1__Date x = ATB__V1__DATE__INIT;
-    x.year = y, x.month = m, x.day = d;
-    return x;
-}
-
-static int64_t append(const char *tenant, const char *category, const char *id, const char *type,
-                      const ProtobufCMessage *m)
-{
-    uint8_t buf[4096];
-    assert_true(protobuf_c_message_get_packed_size(m) <= sizeof buf);
-    size_t n = protobuf_c_message_pack(m, buf);
-    char stream[80];
-    snprintf(stream, sizeof stream, "%s-%s", category, id);
-    es_event_in ev = {.type = type, .payload = buf, .payload_len = n};
-    es_append_req req = {.tenant = tenant, .stream_id = stream, .expected_version = ES_VERSION_ANY,
-                         .events = &ev, .n_events = 1};
-    es_append_res res;
-    at_error err;
-    if (es_append(writer, &req, &res, &err) != ES_OK)
-        fail_msg("es_append %s: %s: %s", type, err.message, err.detail);
-    if (strcmp(category, "decision") == 0)
-        last_decision = res.first_position;
-    else
-        last_application = res.first_position;
-    return res.first_position;
-}
-
-typedef struct household {
-    char id[37];
-    char keys[3][37];
-    int n;
-} household;
-
-static void household_new(household *h, int n)
-{
-    at_uuid_v4(h->id);
-    h->n = n;
-    for (int i = 0; i < n; i++)
-        at_uuid_v4(h->keys[i]);
-}
-
-static void received(const char *tenant, const char *app, Atb__V1__Date on, Atb__V1__Date deadline)
-{
-    Atb__V1__ApplicationReceived a = ATB__V1__APPLICATION_RECEIVED__INIT;
-    a.application_id = (char *)app;
-    a.received = &on;
-    a.deadline = &deadline;
-    append(tenant, "application", app, "ApplicationReceived", &a.base);
-}
-
-static void decided(const char *tenant, const char *app)
-{
-    Atb__V1__ApplicationDecided a = ATB__V1__APPLICATION_DECIDED__INIT;
-    a.application_id = (char *)app;
-    append(tenant, "application", app, "ApplicationDecided", &a.base);
-}
 
 static void appealed(const char *tenant, const char *app)
 {
     Atb__V1__ApplicationAppealed a = ATB__V1__APPLICATION_APPEALED__INIT;
-    Atb__V1__Date on = day(2026, 4, 2);
+    Atb__V1__Date on = sk_date(2026, 4, 2);
     a.application_id = (char *)app;
     a.filed_on = &on;
-    append(tenant, "application", app, "ApplicationAppealed", &a.base);
+    rl_append(&L, tenant, "application", app, "ApplicationAppealed", &a.base);
 }
 
 /* A result: granted when from is given; amount 0 = none. */
@@ -130,44 +71,10 @@ static Atb__V1__DecisionResult result(Atb__V1__AskKind ask, const char *benefit,
     return r;
 }
 
-static void decision(const char *tenant, const char *app, int ask_index, const household *h, Atb__V1__Date on,
-                     Atb__V1__DecisionResult r)
-{
-    Atb__V1__HouseholdMember mem[3], *pm[3];
-    for (int i = 0; i < h->n; i++) {
-        atb__v1__household_member__init(&mem[i]);
-        mem[i].key = (char *)h->keys[i];
-        pm[i] = &mem[i];
-    }
-    Atb__V1__Household hh = ATB__V1__HOUSEHOLD__INIT;
-    hh.id = (char *)h->id;
-    hh.members = pm;
-    hh.n_members = (size_t)h->n;
-    Atb__V1__DecisionInput in = ATB__V1__DECISION_INPUT__INIT;
-    in.tenant = (char *)tenant;
-    in.application_id = (char *)app;
-    in.decision_date = &on;
-    in.ask_index = ask_index;
-    in.household = &hh;
-    Atb__V1__Decision d = ATB__V1__DECISION__INIT;
-    d.application_id = (char *)app;
-    d.ask_index = ask_index;
-    d.input = &in;
-    d.result = &r;
-    bool status = r.ask == ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS || r.ask == ATB__V1__ASK_KIND__ASK_KIND_LOW_INCOME_STATUS;
-    bool granted = r.outcome == ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_GRANTED;
-    /* the four events are the same message */
-    Atb__V1__StatusGranted ev = ATB__V1__STATUS_GRANTED__INIT;
-    ev.decision = &d;
-    append(tenant, "decision", app, status ? (granted ? "StatusGranted" : "StatusRefused")
-                                           : (granted ? "BenefitGranted" : "BenefitRefused"),
-           &ev.base);
-}
-
 static void overridden(const char *tenant, const char *app, int ask_index, Atb__V1__DecisionResult previous,
                        Atb__V1__DecisionResult r)
 {
-    Atb__V1__Date on = day(2026, 4, 20);
+    Atb__V1__Date on = sk_date(2026, 4, 20);
     Atb__V1__DecisionOverridden o = ATB__V1__DECISION_OVERRIDDEN__INIT;
     o.application_id = (char *)app;
     o.ask_index = ask_index;
@@ -176,21 +83,21 @@ static void overridden(const char *tenant, const char *app, int ask_index, Atb__
     o.decided_on = &on;
     o.previous = &previous;
     o.result = &r;
-    append(tenant, "decision", app, "DecisionOverridden", &o.base);
+    rl_append(&L, tenant, "decision", app, "DecisionOverridden", &o.base);
 }
 
 static char a0[37], a1[37], a2[37], a3[37];
-static household h1, h2, h3, h4;
+static rl_household h1, h2, h3, h4;
 
 static void wait_projected(void)
 {
-    assert_int_equal(sk_wait_sql(last_decision, 30000,
+    assert_int_equal(sk_wait_sql(L.last_decision, 30000,
                                  "SELECT position FROM atb.checkpoints WHERE consumer = '" DECISIONS_CONSUMER "'"),
-                     last_decision);
-    assert_int_equal(sk_wait_sql(last_application, 30000,
+                     L.last_decision);
+    assert_int_equal(sk_wait_sql(L.last_application, 30000,
                                  "SELECT position FROM atb.checkpoints WHERE consumer = '" APPLICATIONS_CONSUMER
                                  "'"),
-                     last_application);
+                     L.last_application);
 }
 
 static Atb__V1__AssistanceReportReply *report(const char *subject_tenant, const char *const *tenants, size_t n,
@@ -232,61 +139,61 @@ static void assert_rows(const Atb__V1__AssistanceReportReply *r, const char *d, 
     assert_string_equal(line, k);
     row_text(r->total, line, sizeof line);
     assert_string_equal(line, total);
-    assert_int_equal(r->decisions_position, last_decision);
-    assert_int_equal(r->applications_position, last_application);
+    assert_int_equal(r->decisions_position, L.last_decision);
+    assert_int_equal(r->applications_position, L.last_application);
 }
 
 static void the_scripted_month_gives_the_figures_known_by_construction(void **state)
 {
     (void)state;
-    household_new(&h1, 3);
-    household_new(&h2, 2);
-    household_new(&h3, 1);
-    household_new(&h4, 2);
+    rl_household_new(&h1, 3);
+    rl_household_new(&h2, 2);
+    rl_household_new(&h3, 1);
+    rl_household_new(&h4, 2);
     at_uuid_v4(a0), at_uuid_v4(a1), at_uuid_v4(a2), at_uuid_v4(a3);
     Atb__V1__Date f, t;
 
-    received("daugavpils", a0, day(2025, 11, 20), day(2025, 12, 20));
-    f = day(2025, 12, 1), t = day(2026, 5, 31);
-    decision("daugavpils", a0, 1, &h4, day(2025, 12, 1),
+    rl_received(&L, "daugavpils", a0, sk_date(2025, 11, 20), sk_date(2025, 12, 20));
+    f = sk_date(2025, 12, 1), t = sk_date(2026, 5, 31);
+    rl_decision(&L, "daugavpils", a0, 1, &h4, sk_date(2025, 12, 1),
              result(ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS, "", ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, &f, &t, 0, 0));
-    t = day(2026, 2, 28);
-    decision("daugavpils", a0, 2, &h4, day(2025, 12, 1),
+    t = sk_date(2026, 2, 28);
+    rl_decision(&L, "daugavpils", a0, 2, &h4, sk_date(2025, 12, 1),
              result(ATB__V1__ASK_KIND__ASK_KIND_GMI, "GMI", 0, &f, &t, 12000, ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH));
-    decided("daugavpils", a0);
+    rl_decided(&L, "daugavpils", a0);
 
-    received("daugavpils", a1, day(2026, 3, 2), day(2026, 4, 2));
-    f = day(2026, 3, 1), t = day(2026, 8, 31);
-    decision("daugavpils", a1, 1, &h1, day(2026, 3, 10),
+    rl_received(&L, "daugavpils", a1, sk_date(2026, 3, 2), sk_date(2026, 4, 2));
+    f = sk_date(2026, 3, 1), t = sk_date(2026, 8, 31);
+    rl_decision(&L, "daugavpils", a1, 1, &h1, sk_date(2026, 3, 10),
              result(ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS, "", ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, &f, &t, 0, 0));
-    t = day(2026, 5, 31);
-    decision("daugavpils", a1, 2, &h1, day(2026, 3, 10),
+    t = sk_date(2026, 5, 31);
+    rl_decision(&L, "daugavpils", a1, 2, &h1, sk_date(2026, 3, 10),
              result(ATB__V1__ASK_KIND__ASK_KIND_GMI, "GMI", 0, &f, &t, 10000, ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH));
-    t = day(2026, 3, 31);
-    decision("daugavpils", a1, 3, &h1, day(2026, 3, 10),
+    t = sk_date(2026, 3, 31);
+    rl_decision(&L, "daugavpils", a1, 3, &h1, sk_date(2026, 3, 10),
              result(ATB__V1__ASK_KIND__ASK_KIND_HOUSING, "HOUSING", 0, &f, &t, 5000, ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH));
-    decided("daugavpils", a1);
+    rl_decided(&L, "daugavpils", a1);
     appealed("daugavpils", a1);
 
-    received("daugavpils", a2, day(2026, 1, 5), day(2026, 2, 5));
-    f = day(2026, 3, 1), t = day(2026, 8, 31);
-    decision("daugavpils", a2, 1, &h2, day(2026, 3, 3),
+    rl_received(&L, "daugavpils", a2, sk_date(2026, 1, 5), sk_date(2026, 2, 5));
+    f = sk_date(2026, 3, 1), t = sk_date(2026, 8, 31);
+    rl_decision(&L, "daugavpils", a2, 1, &h2, sk_date(2026, 3, 3),
              result(ATB__V1__ASK_KIND__ASK_KIND_LOW_INCOME_STATUS, "", ATB__V1__MEANS_STATUS__MEANS_STATUS_LOW_INCOME, &f, &t, 0, 0));
-    f = day(2026, 3, 3), t = day(2026, 3, 3);
-    decision("daugavpils", a2, 2, &h2, day(2026, 3, 3),
+    f = sk_date(2026, 3, 3), t = sk_date(2026, 3, 3);
+    rl_decision(&L, "daugavpils", a2, 2, &h2, sk_date(2026, 3, 3),
              result(ATB__V1__ASK_KIND__ASK_KIND_BENEFIT, "BIRTH", 0, &f, &t, 20000, ATB__V1__AMOUNT_PER__AMOUNT_PER_ONCE));
-    decision("daugavpils", a2, 3, &h2, day(2026, 3, 3),
+    rl_decision(&L, "daugavpils", a2, 3, &h2, sk_date(2026, 3, 3),
              result(ATB__V1__ASK_KIND__ASK_KIND_BENEFIT, "SCHOOL", 0, NULL, NULL, 0, 0));
-    decided("daugavpils", a2);
+    rl_decided(&L, "daugavpils", a2);
 
-    received("kandava", a3, day(2026, 3, 1), day(2026, 4, 1));
-    decision("kandava", a3, 1, &h3, day(2026, 3, 20),
+    rl_received(&L, "kandava", a3, sk_date(2026, 3, 1), sk_date(2026, 4, 1));
+    rl_decision(&L, "kandava", a3, 1, &h3, sk_date(2026, 3, 20),
              result(ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS, "", 0, NULL, NULL, 0, 0));
-    decision("kandava", a3, 2, &h3, day(2026, 3, 20), result(ATB__V1__ASK_KIND__ASK_KIND_GMI, "GMI", 0, NULL, NULL, 0, 0));
-    decided("kandava", a3);
+    rl_decision(&L, "kandava", a3, 2, &h3, sk_date(2026, 3, 20), result(ATB__V1__ASK_KIND__ASK_KIND_GMI, "GMI", 0, NULL, NULL, 0, 0));
+    rl_decided(&L, "kandava", a3);
 
     wait_projected();
-    Atb__V1__AssistanceReportReply *r = report("daugavpils", both, 2, day(2026, 3, 1), day(2026, 4, 30));
+    Atb__V1__AssistanceReportReply *r = report("daugavpils", both, 2, sk_date(2026, 3, 1), sk_date(2026, 4, 30));
     assert_rows(r,
                 "daugavpils needy 2/5 low 1/2 BIRTH:1/1/20000 GMI:1/1/20000 HOUSING:1/1/5000 "
                 "dec 6 apps 2 ontime 1 appealed 1",
@@ -301,7 +208,7 @@ static void on_a_date_and_for_the_subjects_own_tenant(void **state)
     (void)state;
     /* from = to: in force on that day. No tenants: the subject's. A0's GMI is in force,
      * H1's status not yet; A0 was decided in December, outside. */
-    Atb__V1__AssistanceReportReply *r = report("daugavpils", NULL, 0, day(2026, 2, 15), day(2026, 2, 15));
+    Atb__V1__AssistanceReportReply *r = report("daugavpils", NULL, 0, sk_date(2026, 2, 15), sk_date(2026, 2, 15));
     char line[512];
     assert_null(r->error);
     assert_int_equal(r->n_rows, 1);
@@ -313,7 +220,7 @@ static void on_a_date_and_for_the_subjects_own_tenant(void **state)
 static void a_period_that_ends_before_it_starts_is_refused(void **state)
 {
     (void)state;
-    Atb__V1__AssistanceReportReply *r = report("daugavpils", NULL, 0, day(2026, 3, 2), day(2026, 3, 1));
+    Atb__V1__AssistanceReportReply *r = report("daugavpils", NULL, 0, sk_date(2026, 3, 2), sk_date(2026, 3, 1));
     assert_non_null(r->error);
     assert_string_equal(r->error->field, "to");
     assert_string_equal(r->error->message, "period ends before it starts");
@@ -325,16 +232,16 @@ static int64_t before_override;   /* the log's head before the appeal and the ov
 static void an_override_changes_the_figures_and_keeps_the_original(void **state)
 {
     (void)state;
-    before_override = last_decision > last_application ? last_decision : last_application;
+    before_override = L.last_decision > L.last_application ? L.last_decision : L.last_application;
     appealed("kandava", a3);
-    Atb__V1__Date f = day(2026, 3, 20), t = day(2026, 9, 19);
+    Atb__V1__Date f = sk_date(2026, 3, 20), t = sk_date(2026, 9, 19);
     overridden("kandava", a3, 1, result(ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS, "", 0, NULL, NULL, 0, 0),
                result(ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS, "", ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, &f, &t, 0, 0));
-    f = day(2026, 4, 1), t = day(2026, 9, 30);
+    f = sk_date(2026, 4, 1), t = sk_date(2026, 9, 30);
     overridden("kandava", a3, 2, result(ATB__V1__ASK_KIND__ASK_KIND_GMI, "GMI", 0, NULL, NULL, 0, 0),
                result(ATB__V1__ASK_KIND__ASK_KIND_GMI, "GMI", 0, &f, &t, 8000, ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH));
     wait_projected();
-    Atb__V1__AssistanceReportReply *r = report("kandava", both, 2, day(2026, 3, 1), day(2026, 4, 30));
+    Atb__V1__AssistanceReportReply *r = report("kandava", both, 2, sk_date(2026, 3, 1), sk_date(2026, 4, 30));
     assert_rows(r,
                 "daugavpils needy 2/5 low 1/2 BIRTH:1/1/20000 GMI:1/1/20000 HOUSING:1/1/5000 "
                 "dec 6 apps 2 ontime 1 appealed 1",
@@ -355,7 +262,7 @@ static void as_known_before_the_override_the_report_does_not_see_it(void **state
 {
     (void)state;
     Atb__V1__AssistanceReport q = ATB__V1__ASSISTANCE_REPORT__INIT;
-    Atb__V1__Date from = day(2026, 3, 1), to = day(2026, 4, 30);
+    Atb__V1__Date from = sk_date(2026, 3, 1), to = sk_date(2026, 4, 30);
     q.tenants = (char **)both;
     q.n_tenants = 2;
     q.from = &from;
@@ -443,7 +350,7 @@ static void a_rebuild_from_the_log_gives_identical_tables(void **state)
     replay("application", applications_project, APPLICATIONS_CONSUMER);
     sk_sql_text(after, sizeof after, "%s", SNAPSHOT);
     assert_string_equal(after, before);
-    Atb__V1__AssistanceReportReply *r = report("kandava", both, 2, day(2026, 3, 1), day(2026, 4, 30));
+    Atb__V1__AssistanceReportReply *r = report("kandava", both, 2, sk_date(2026, 3, 1), sk_date(2026, 4, 30));
     char line[512];
     row_text(r->total, line, sizeof line);
     assert_string_equal(line, " needy 3/6 low 1/2 BIRTH:1/1/20000 GMI:2/2/28000 HOUSING:1/1/5000 "
@@ -484,7 +391,7 @@ static int setup(void **state)
     at_error err;
     t_db_conninfo(&sk.db, NULL, ci, sizeof ci);
     es_config wcfg = {.conninfo = ci, .pool_size = 1};
-    if (es_open(&writer, &wcfg, &err) != ES_OK) {
+    if (es_open(&L.writer, &wcfg, &err) != ES_OK) {
         fprintf(stderr, "es_open: %s\n", err.message);
         return -1;
     }
@@ -501,7 +408,7 @@ static int teardown(void **state)
 {
     (void)state;
     es_close(es);
-    es_close(writer);
+    es_close(L.writer);
     return sk_teardown();
 }
 

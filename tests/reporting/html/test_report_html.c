@@ -40,69 +40,24 @@
 #include "cli_report_html.h"
 #include "es.h"
 #include "reporting.h"
+#include "rlog.h"
 #include "skeleton.h"
 #include "atb/v1/intake.pb-c.h"
 #include "atb/v1/means.pb-c.h"
 #include "atb/v1/reporting.pb-c.h"
 
-static es_store *writer;
-static int64_t last_decision, last_application;
+static rl_log L;   /* appends as the means and intake services would */
 static char chromium[512];
-
-static Atb__V1__Date day(int y, int m, int d)
-{
-    Atb__V1__Date x = ATB__V1__DATE__INIT;
-    x.year = y, x.month = m, x.day = d;
-    return x;
-}
-
-static void append(const char *tenant, const char *category, const char *id, const char *type,
-                   const ProtobufCMessage *m)
-{
-    uint8_t buf[4096];
-    assert_true(protobuf_c_message_get_packed_size(m) <= sizeof buf);
-    size_t n = protobuf_c_message_pack(m, buf);
-    char stream[80];
-    snprintf(stream, sizeof stream, "%s-%s", category, id);
-    es_event_in ev = {.type = type, .payload = buf, .payload_len = n};
-    es_append_req req = {.tenant = tenant, .stream_id = stream, .expected_version = ES_VERSION_ANY,
-                         .events = &ev, .n_events = 1};
-    es_append_res res;
-    at_error err;
-    if (es_append(writer, &req, &res, &err) != ES_OK)
-        fail_msg("es_append %s: %s: %s", type, err.message, err.detail);
-    if (strcmp(category, "decision") == 0)
-        last_decision = res.first_position;
-    else
-        last_application = res.first_position;
-}
-
-typedef struct household {
-    char id[37];
-    char keys[3][37];
-    int n;
-} household;
 
 static void application(const char *tenant, const char *app, Atb__V1__Date on)
 {
     Atb__V1__Date deadline = on;
     deadline.month += 1;   /* the scripted days are early in a month: one month later exists */
-    Atb__V1__ApplicationReceived a = ATB__V1__APPLICATION_RECEIVED__INIT;
-    a.application_id = (char *)app;
-    a.received = &on;
-    a.deadline = &deadline;
-    append(tenant, "application", app, "ApplicationReceived", &a.base);
-}
-
-static void decided(const char *tenant, const char *app)
-{
-    Atb__V1__ApplicationDecided a = ATB__V1__APPLICATION_DECIDED__INIT;
-    a.application_id = (char *)app;
-    append(tenant, "application", app, "ApplicationDecided", &a.base);
+    rl_received(&L, tenant, app, on, deadline);
 }
 
 /* A granted decision: a status (benefit NULL) or a benefit with an amount. */
-static void granted(const char *tenant, const char *app, int ask_index, const household *h, Atb__V1__Date on,
+static void granted(const char *tenant, const char *app, int ask_index, const rl_household *h, Atb__V1__Date on,
                     Atb__V1__AskKind ask, Atb__V1__MeansStatus status, const char *benefit, Atb__V1__Date from,
                     Atb__V1__Date to, int64_t amount, Atb__V1__AmountPer per)
 {
@@ -117,38 +72,13 @@ static void granted(const char *tenant, const char *app, int ask_index, const ho
     r.amount_cents = amount;
     r.per = per;
     r.budget_code = amount > 0 ? "6200" : "";
-    Atb__V1__HouseholdMember mem[3], *pm[3];
-    for (int i = 0; i < h->n; i++) {
-        atb__v1__household_member__init(&mem[i]);
-        mem[i].key = (char *)h->keys[i];
-        pm[i] = &mem[i];
-    }
-    Atb__V1__Household hh = ATB__V1__HOUSEHOLD__INIT;
-    hh.id = (char *)h->id;
-    hh.members = pm;
-    hh.n_members = (size_t)h->n;
-    Atb__V1__DecisionInput in = ATB__V1__DECISION_INPUT__INIT;
-    in.tenant = (char *)tenant;
-    in.application_id = (char *)app;
-    in.decision_date = &on;
-    in.ask_index = ask_index;
-    in.household = &hh;
-    Atb__V1__Decision d = ATB__V1__DECISION__INIT;
-    d.application_id = (char *)app;
-    d.ask_index = ask_index;
-    d.input = &in;
-    d.result = &r;
-    Atb__V1__StatusGranted ev = ATB__V1__STATUS_GRANTED__INIT;   /* the four events share one layout */
-    ev.decision = &d;
-    append(tenant, "decision", app, benefit ? "BenefitGranted" : "StatusGranted", &ev.base);
+    rl_decision(&L, tenant, app, ask_index, h, on, r);
 }
 
-static household household_new(int n)
+static rl_household household_new(int n)
 {
-    household h = {.n = n};
-    at_uuid_v4(h.id);
-    for (int i = 0; i < n; i++)
-        at_uuid_v4(h.keys[i]);
+    rl_household h;
+    rl_household_new(&h, n);
     return h;
 }
 
@@ -156,33 +86,33 @@ static void script_the_quarter(void)
 {
     char a1[37], a2[37], a3[37];
     at_uuid_v4(a1), at_uuid_v4(a2), at_uuid_v4(a3);
-    household h1 = household_new(2), h2 = household_new(3), h3 = household_new(1);
+    rl_household h1 = household_new(2), h2 = household_new(3), h3 = household_new(1);
     const Atb__V1__AmountPer month = ATB__V1__AMOUNT_PER__AMOUNT_PER_MONTH;
-    application("daugavpils", a1, day(2026, 1, 5));
-    granted("daugavpils", a1, 0, &h1, day(2026, 1, 10), ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS,
-            ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, NULL, day(2026, 1, 1), day(2026, 6, 30), 0, 0);
-    granted("daugavpils", a1, 1, &h1, day(2026, 1, 10), ATB__V1__ASK_KIND__ASK_KIND_GMI, 0, "GMI", day(2026, 1, 1),
-            day(2026, 3, 31), 10000, month);
-    decided("daugavpils", a1);
-    application("daugavpils", a2, day(2026, 2, 2));
-    granted("daugavpils", a2, 0, &h2, day(2026, 2, 5), ATB__V1__ASK_KIND__ASK_KIND_LOW_INCOME_STATUS,
-            ATB__V1__MEANS_STATUS__MEANS_STATUS_LOW_INCOME, NULL, day(2026, 2, 1), day(2026, 7, 31), 0, 0);
-    granted("daugavpils", a2, 1, &h2, day(2026, 2, 5), ATB__V1__ASK_KIND__ASK_KIND_BENEFIT, 0, "BIRTH",
-            day(2026, 2, 5), day(2026, 2, 5), 20000, ATB__V1__AMOUNT_PER__AMOUNT_PER_ONCE);
-    decided("daugavpils", a2);
-    application("kandava", a3, day(2026, 3, 2));
-    granted("kandava", a3, 0, &h3, day(2026, 3, 12), ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS,
-            ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, NULL, day(2026, 3, 1), day(2026, 8, 31), 0, 0);
-    granted("kandava", a3, 1, &h3, day(2026, 3, 12), ATB__V1__ASK_KIND__ASK_KIND_HOUSING, 0, "HOUSING",
-            day(2026, 3, 1), day(2026, 3, 31), 5000, month);
-    decided("kandava", a3);
-    assert_int_equal(sk_wait_sql(last_decision, 30000,
+    application("daugavpils", a1, sk_date(2026, 1, 5));
+    granted("daugavpils", a1, 0, &h1, sk_date(2026, 1, 10), ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS,
+            ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, NULL, sk_date(2026, 1, 1), sk_date(2026, 6, 30), 0, 0);
+    granted("daugavpils", a1, 1, &h1, sk_date(2026, 1, 10), ATB__V1__ASK_KIND__ASK_KIND_GMI, 0, "GMI",
+            sk_date(2026, 1, 1), sk_date(2026, 3, 31), 10000, month);
+    rl_decided(&L, "daugavpils", a1);
+    application("daugavpils", a2, sk_date(2026, 2, 2));
+    granted("daugavpils", a2, 0, &h2, sk_date(2026, 2, 5), ATB__V1__ASK_KIND__ASK_KIND_LOW_INCOME_STATUS,
+            ATB__V1__MEANS_STATUS__MEANS_STATUS_LOW_INCOME, NULL, sk_date(2026, 2, 1), sk_date(2026, 7, 31), 0, 0);
+    granted("daugavpils", a2, 1, &h2, sk_date(2026, 2, 5), ATB__V1__ASK_KIND__ASK_KIND_BENEFIT, 0, "BIRTH",
+            sk_date(2026, 2, 5), sk_date(2026, 2, 5), 20000, ATB__V1__AMOUNT_PER__AMOUNT_PER_ONCE);
+    rl_decided(&L, "daugavpils", a2);
+    application("kandava", a3, sk_date(2026, 3, 2));
+    granted("kandava", a3, 0, &h3, sk_date(2026, 3, 12), ATB__V1__ASK_KIND__ASK_KIND_NEEDY_STATUS,
+            ATB__V1__MEANS_STATUS__MEANS_STATUS_NEEDY, NULL, sk_date(2026, 3, 1), sk_date(2026, 8, 31), 0, 0);
+    granted("kandava", a3, 1, &h3, sk_date(2026, 3, 12), ATB__V1__ASK_KIND__ASK_KIND_HOUSING, 0, "HOUSING",
+            sk_date(2026, 3, 1), sk_date(2026, 3, 31), 5000, month);
+    rl_decided(&L, "kandava", a3);
+    assert_int_equal(sk_wait_sql(L.last_decision, 30000,
                                  "SELECT position FROM atb.checkpoints WHERE consumer = '" DECISIONS_CONSUMER "'"),
-                     last_decision);
-    assert_int_equal(sk_wait_sql(last_application, 30000,
+                     L.last_decision);
+    assert_int_equal(sk_wait_sql(L.last_application, 30000,
                                  "SELECT position FROM atb.checkpoints WHERE consumer = '" APPLICATIONS_CONSUMER
                                  "'"),
-                     last_application);
+                     L.last_application);
 }
 
 static const char *const REGION[] = {"daugavpils", "kandava"};
@@ -255,12 +185,12 @@ static void the_report_opens_in_chromium_with_its_charts(void **state)
 {
     (void)state;
     script_the_quarter();
-    Atb__V1__AssistanceReportReply *q = report(day(2026, 1, 1), day(2026, 3, 31));
+    Atb__V1__AssistanceReportReply *q = report(sk_date(2026, 1, 1), sk_date(2026, 3, 31));
     Atb__V1__AssistanceReportReply *m[3], *y;
-    y = report(day(2026, 1, 1), day(2026, 12, 31));
+    y = report(sk_date(2026, 1, 1), sk_date(2026, 12, 31));
     static const int last_day[] = {31, 28, 31};
     for (int i = 0; i < 3; i++)
-        m[i] = report(day(2026, i + 1, 1), day(2026, i + 1, last_day[i]));
+        m[i] = report(sk_date(2026, i + 1, 1), sk_date(2026, i + 1, last_day[i]));
     /* by construction */
     assert_int_equal(q->total->needy->households, 2);
     assert_int_equal(q->total->needy->persons, 3);
@@ -337,7 +267,7 @@ static int setup(void **state)
     at_error err;
     t_db_conninfo(&sk.db, NULL, ci, sizeof ci);
     es_config wcfg = {.conninfo = ci, .pool_size = 1};
-    if (es_open(&writer, &wcfg, &err) != ES_OK) {
+    if (es_open(&L.writer, &wcfg, &err) != ES_OK) {
         fprintf(stderr, "es_open: %s\n", err.message);
         return -1;
     }
@@ -347,7 +277,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    es_close(writer);
+    es_close(L.writer);
     return sk_teardown();
 }
 
