@@ -35,7 +35,7 @@ Usage: scripts/faults.sh [--long] [--no-faults] [--keep] [--help]
 
 Environment (defaults):
   ATB_BUILD_DIR            <repo>/build   the built services and the cli
-  ATB_FAULTS_PORT_BASE     47100          PostgreSQL BASE, nats-server BASE+1 (monitor
+  ATB_FAULTS_PORT_BASE     27100          PostgreSQL BASE, nats-server BASE+1 (monitor
                                           BASE+2), cluster nodes BASE+11..13 (routes
                                           BASE+21..23, monitors BASE+31..33), service
                                           health ports from BASE+100
@@ -70,7 +70,7 @@ done
 
 # Our own servers: set every port before lib.sh (which would default to the development
 # ones), and export them for the scripts we call.
-base=${ATB_FAULTS_PORT_BASE:-47100}
+base=${ATB_FAULTS_PORT_BASE:-27100}
 export ATB_PG_PORT=${ATB_FAULTS_PG_PORT:-$base}
 export ATB_NATS_PORT=${ATB_FAULTS_NATS_PORT:-$((base + 1))}
 export ATB_NATS_MONITOR_PORT=${ATB_FAULTS_NATS_MONITOR_PORT:-$((base + 2))}
@@ -116,6 +116,16 @@ cleanup() {
     local rc=$?
     set +e
     if [ -n "$stalled" ]; then kill -CONT "$stalled" 2>/dev/null; fi
+    # A failed run removes its run dir below: show what its logs said first, so a failure
+    # on a machine we cannot reach (CI) still says why.
+    if [ "$rc" != 0 ] && [ "$keep" != 1 ]; then
+        local f
+        for f in "$OUT/platform.txt" "$ATB_RUN_DIR"/logs/*.log; do
+            [ -s "$f" ] || continue
+            echo "---- last lines of ${f#"$ATB_RUN_DIR"/}" >&2
+            tail -n 15 "$f" >&2
+        done
+    fi
     ATB_INSTANCES=2 "$S/platform.sh" stop >/dev/null 2>&1
     "$S/cluster.sh" stop >/dev/null 2>&1
     "$S/services.sh" stop >/dev/null 2>&1
