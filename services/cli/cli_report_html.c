@@ -449,20 +449,20 @@ static void budget_sections(page *p, const Atb__V1__BudgetExecutionReply *r)
                 "Horizontal bars: paid in the period less recovered, for each economic classification code."),
               T(p, "EKK", "EKK"), T(p, "Neto, EUR", "Net, EUR"), 2);
     static const char *const lv[] = {"Pašvaldība", "EKK", "Finansējums", "Plānots", "Izmaksāts", "Maksājumi",
-                                     "Atgūts", "Neto"};
+                                     "Atgūstams", "Neto", "Ieturēts"};
     static const char *const en[] = {"Municipality", "EKK", "Funding", "Scheduled", "Paid", "Payments", "Recovered",
-                                     "Net"};
-    static const unsigned char num[] = {0, 0, 0, 1, 1, 1, 1, 1};
+                                     "Net", "Recovered by offset"};
+    static const unsigned char num[] = {0, 0, 0, 1, 1, 1, 1, 1, 1};
     hr_table_begin(p->d, T(p, "Izdevumi pa EKK kodiem un finansējuma avotiem, EUR",
                            "Spending by EKK code and funding source, EUR"),
-                   p->lv ? lv : en, num, 8);
-    char b[5][48];
+                   p->lv ? lv : en, num, 9);
+    char b[6][48];
     for (size_t i = 0; i < r->n_lines; i++) {
         const Atb__V1__BudgetFigures *f = r->lines[i];
-        const char *cells[8] = {or_total(p, f->tenant), f->budget_code, funding_name(p, f->funding),
+        const char *cells[9] = {or_total(p, f->tenant), f->budget_code, funding_name(p, f->funding),
                                 euros(p, f->scheduled_cents, b[0], 48), euros(p, f->paid_cents, b[1], 48),
                                 count(p, f->paid_orders, b[2], 48), euros(p, f->recovered_cents, b[3], 48),
-                                euros(p, f->net_cents, b[4], 48)};
+                                euros(p, f->net_cents, b[4], 48), euros(p, f->recovered_by_offset_cents, b[5], 48)};
         hr_table_row(p->d, cells);
     }
     hr_table_end(p->d);

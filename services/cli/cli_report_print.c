@@ -298,17 +298,18 @@ void cli_report_table_budget(const report_args *a, const ProtobufCMessage *m, co
     col(L(a, "pašvaldība", "municipality"), 12);
     col("EKK", 6);
     col(L(a, "finansējums", "funding"), 14);
-    const char *heads[5] = {L(a, "plānots EUR", "scheduled EUR"), L(a, "izmaksāts EUR", "paid EUR"),
+    const char *heads[6] = {L(a, "plānots EUR", "scheduled EUR"), L(a, "izmaksāts EUR", "paid EUR"),
                             L(a, "maksājumi", "orders"), L(a, "atgūstams EUR", "recovered EUR"),
-                            L(a, "neto EUR", "net EUR")};
-    rheads(heads, 5, 15);
+                            L(a, "neto EUR", "net EUR"), L(a, "ieturēts EUR", "by offset EUR")};
+    rheads(heads, 6, 15);
     for (size_t i = 0; i < r->n_lines; i++) {
         const Atb__V1__BudgetFigures *b = r->lines[i];
-        char s[32], p[32], rec[32], net[32];
+        char s[32], p[32], rec[32], net[32], off[32];
         money(b->scheduled_cents, s, sizeof s);
         money(b->paid_cents, p, sizeof p);
         money(b->recovered_cents, rec, sizeof rec);
         money(b->net_cents, net, sizeof net);
+        money(b->recovered_by_offset_cents, off, sizeof off);
         col(who(a, b->tenant), 12);
         col(b->budget_code[0] ? b->budget_code : "-", 6);
         col(funding_label(a, b->funding), 14);
@@ -317,6 +318,7 @@ void cli_report_table_budget(const report_args *a, const ProtobufCMessage *m, co
         ncol(b->paid_orders, 15);
         rcol(rec, 15);
         rcol(net, 15);
+        rcol(off, 15);
         printf("\n");
     }
     printf("\n%s %lld\n", L(a, "žurnāla pozīcija: maksājumi", "log position: payments"),
@@ -328,16 +330,18 @@ void cli_report_csv_budget(const report_args *a, const ProtobufCMessage *m)
 {
     (void)a;
     const Atb__V1__BudgetExecutionReply *r = (const Atb__V1__BudgetExecutionReply *)m;
-    printf("municipality,ekk,funding,scheduled_eur,paid_eur,paid_orders,recovered_eur,net_eur\n");
+    printf("municipality,ekk,funding,scheduled_eur,paid_eur,paid_orders,recovered_eur,net_eur,"
+           "recovered_by_offset_eur\n");
     for (size_t i = 0; i < r->n_lines; i++) {
         const Atb__V1__BudgetFigures *b = r->lines[i];
-        char s[32], p[32], rec[32], net[32];
+        char s[32], p[32], rec[32], net[32], off[32];
         money(b->scheduled_cents, s, sizeof s);
         money(b->paid_cents, p, sizeof p);
         money(b->recovered_cents, rec, sizeof rec);
         money(b->net_cents, net, sizeof net);
-        printf("%s,%s,%s,%s,%s,%lld,%s,%s\n", b->tenant[0] ? b->tenant : "total", b->budget_code,
-               funding_code(b->funding), s, p, (long long)b->paid_orders, rec, net);
+        money(b->recovered_by_offset_cents, off, sizeof off);
+        printf("%s,%s,%s,%s,%s,%lld,%s,%s,%s\n", b->tenant[0] ? b->tenant : "total", b->budget_code,
+               funding_code(b->funding), s, p, (long long)b->paid_orders, rec, net, off);
     }
 }
 

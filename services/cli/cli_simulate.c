@@ -8,7 +8,7 @@
  * the file of its scope in the current rule-set directory (--rulesets, ATB_RULESETS); it is
  * checked by the rules loader before the log is read. The work is services/means/
  * simulate.c; this file parses options and prints: a table (default), --csv, --json, or
- * --html PATH (a self-contained page with SVG bars: libs/htmlreport is not in this tree).
+ * --html PATH (cli_simulate_html.c: the page of libs/htmlreport, Latvian or --lang en).
  *
  * Exit codes: 0 done, 1 usage error or a bad draft, 3 the database cannot be read.
  */
@@ -22,6 +22,7 @@
 
 #include "at_money.h"
 #include "es.h"
+#include "cli_simulate_html.h"
 #include "simulate.h"
 
 #ifndef CLI_RULESETS_DIR
@@ -31,7 +32,7 @@
 #define SIM_MAX_REGION 64
 
 typedef struct sim_cli {
-    const char *pg, *draft, *rulesets, *html;
+    const char *pg, *draft, *rulesets, *html, *lang;
     bool csv;
     cli_list region;
     bool all;
@@ -43,7 +44,7 @@ static void sim_usage(FILE *f)
 {
     fprintf(f, "usage: atbalsts simulate --draft FILE [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
                "                         [--region T1,T2,... | --all-tenants] [--rulesets DIR]\n"
-               "                         [--pg URL] [--examples N] [--csv | --json | --html PATH]\n\n"
+               "                         [--pg URL] [--examples N] [--csv | --json | --html PATH [--lang lv|en]]\n\n"
                "What a council's draft rule set would have changed: every decision recorded in\n"
                "the log with a decision date in the period is decided again from its recorded\n"
                "input with the draft instead of the rule set it was made with. Prints per\n"
@@ -60,7 +61,8 @@ static void sim_usage(FILE *f)
                "  --pg URL          the log's database (ATB_PG_URL); a role that may read atb.events\n"
                "  --examples N      example households per group (1-%d, default 5)\n"
                "  --csv             benefit,figure,value lines; --json one object;\n"
-               "  --html PATH       a self-contained HTML page with bar charts\n"
+               "  --html PATH       a self-contained HTML page with bar charts and tables\n"
+               "  --lang lv|en      the page's language (default lv)\n"
                "cost: a monthly grant counts its amount for every calendar month its period\n"
                "touches, a yearly one for every calendar year, a one-off grant once.\n"
                "exit codes: 0 done, 1 usage error or a bad draft, 3 the database cannot be read.\n",
@@ -197,147 +199,6 @@ static json_t *report_json(const sim_cli *o, const sim_draft *d, const sim_repor
                      (json_int_t)r->undecidable, "first_error", r->first_error, "lines", lines);
 }
 
-/* ---- HTML: one self-contained page, inline SVG, no script */
-
-static void html_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-/* Two bars per benefit (before, with the draft), scaled to the largest cost. */
-static void html_cost_chart(FILE *f, const sim_report *r)
-{
-    int64_t max = 1;
-    for (size_t i = 0; i + 1 < r->n_lines; i++) {
-        if (r->lines[i].before > max)
-            max = r->lines[i].before;
-        if (r->lines[i].after > max)
-            max = r->lines[i].after;
-    }
-    size_t n = r->n_lines ? r->n_lines - 1 : 0;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"%zu\" role=\"img\" "
-               "aria-label=\"cost before and with the draft, per benefit\">\n",
-            n * 44 + 30);
-    char b1[32], b2[32];
-    for (size_t i = 0; i < n; i++) {
-        const sim_line *l = &r->lines[i];
-        int w1 = (int)(l->before * 460 / max), w2 = (int)(l->after * 460 / max);
-        size_t y = i * 44 + 4;
-        fprintf(f, "<text x=\"0\" y=\"%zu\" font-size=\"12\">", y + 20);
-        html_text(f, l->benefit);
-        fprintf(f, "</text>\n<rect x=\"150\" y=\"%zu\" width=\"%d\" height=\"16\" fill=\"#8a8f98\"/>"
-                   "<text x=\"%d\" y=\"%zu\" font-size=\"11\">%s</text>\n",
-                y, w1, 155 + w1, y + 12, money(l->before, b1, 32));
-        fprintf(f, "<rect x=\"150\" y=\"%zu\" width=\"%d\" height=\"16\" fill=\"#9e3039\"/>"
-                   "<text x=\"%d\" y=\"%zu\" font-size=\"11\">%s</text>\n",
-                y + 18, w2, 155 + w2, y + 30, money(l->after, b2, 32));
-    }
-    fprintf(f, "<rect x=\"150\" y=\"%zu\" width=\"12\" height=\"10\" fill=\"#8a8f98\"/><text x=\"166\" y=\"%zu\" "
-               "font-size=\"11\">as decided</text><rect x=\"260\" y=\"%zu\" width=\"12\" height=\"10\" "
-               "fill=\"#9e3039\"/><text x=\"276\" y=\"%zu\" font-size=\"11\">with the draft</text>\n</svg>\n",
-            n * 44 + 12, n * 44 + 21, n * 44 + 12, n * 44 + 21);
-}
-
-/* One stacked bar per line: the households of each group. */
-static void html_group_chart(FILE *f, const sim_report *r)
-{
-    static const char *const colour[SIM_N_GROUPS] = {"#2f7d4f", "#c0612b", "#4a7cc0", "#9e3039", "#8a8f98",
-                                                      "#d5d7db"};
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"%zu\" role=\"img\" "
-               "aria-label=\"households by group, per benefit\">\n",
-            r->n_lines * 26 + 30);
-    for (size_t i = 0; i < r->n_lines; i++) {
-        const sim_line *l = &r->lines[i];
-        long total = 0;
-        for (int g = 0; g < SIM_N_GROUPS; g++)
-            total += l->households[g];
-        size_t y = i * 26 + 4;
-        fprintf(f, "<text x=\"0\" y=\"%zu\" font-size=\"12\">", y + 13);
-        html_text(f, l->benefit);
-        fputs("</text>\n", f);
-        long x = 150;
-        for (int g = 0; g < SIM_N_GROUPS && total > 0; g++) {
-            long w = l->households[g] * 560 / total;
-            if (w > 0)
-                fprintf(f, "<rect x=\"%ld\" y=\"%zu\" width=\"%ld\" height=\"18\" fill=\"%s\"><title>%s: %ld"
-                           "</title></rect>\n",
-                        x, y, w, colour[g], sim_group_name((sim_group)g), l->households[g]);
-            x += w;
-        }
-    }
-    size_t y = r->n_lines * 26 + 10;
-    for (int g = 0; g < SIM_N_GROUPS; g++)
-        fprintf(f, "<rect x=\"%d\" y=\"%zu\" width=\"12\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%zu\" "
-                   "font-size=\"11\">%s</text>\n",
-                150 + g * 95, y, colour[g], 166 + g * 95, y + 9, sim_group_name((sim_group)g));
-    fputs("</svg>\n", f);
-}
-
-static int write_html(const sim_cli *o, const sim_draft *d, const sim_report *r)
-{
-    FILE *f = fopen(o->html, "w");
-    if (!f) {
-        fprintf(stderr, "ERROR:  cannot write %s\n", o->html);
-        return CLI_USAGE;
-    }
-    char b1[32], b2[32], b3[32];
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Simulation of a draft rule "
-          "set</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:"
-          "collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-child,"
-          "th:first-child{text-align:left}</style></head><body>\n<h1>Simulation of a draft rule set</h1>\n<p>Draft ",
-          f);
-    html_text(f, o->draft);
-    fprintf(f, " (scope ");
-    html_text(f, sim_draft_scope(d));
-    fprintf(f, "), %ld decisions re-decided; log read up to position %" PRId64 ", nothing written. "
-               "%ld overridden by people and %ld the draft cannot decide are left out.</p>\n",
-            r->decisions, r->head, r->overridden, r->undecidable);
-    fputs("<h2>Cost per benefit</h2>\n", f);
-    html_cost_chart(f, r);
-    fputs("<h2>Households</h2>\n", f);
-    html_group_chart(f, r);
-    fputs("<table><tr><th>benefit</th><th>decisions</th><th>cost before</th><th>cost draft</th><th>change</th>",
-          f);
-    for (int g = 0; g < SIM_N_GROUPS; g++)
-        fprintf(f, "<th>%s</th>", sim_group_name((sim_group)g));
-    fputs("</tr>\n", f);
-    for (size_t i = 0; i < r->n_lines; i++) {
-        const sim_line *l = &r->lines[i];
-        fputs("<tr><td>", f);
-        html_text(f, l->benefit);
-        fprintf(f, "</td><td>%ld</td><td>%s</td><td>%s</td><td>%s</td>", l->decisions, money(l->before, b1, 32),
-                money(l->after, b2, 32), signed_money(l->after - l->before, b3, 32));
-        for (int g = 0; g < SIM_N_GROUPS; g++)
-            fprintf(f, "<td>%ld</td>", l->households[g]);
-        fputs("</tr>\n", f);
-    }
-    fputs("</table>\n<h2>Example households</h2>\n<ul>\n", f);
-    for (size_t i = 0; i < r->n_lines; i++)
-        for (int g = 0; g < SIM_N_GROUPS; g++)
-            for (size_t k = 0; k < r->lines[i].n_examples[g] && g != SIM_SAME && g != SIM_NEITHER; k++) {
-                const sim_example *e = &r->lines[i].examples[g][k];
-                fputs("<li>", f);
-                html_text(f, r->lines[i].benefit);
-                fprintf(f, " %s: household %s, application %s: %s &rarr; %s</li>\n", sim_group_name((sim_group)g),
-                        e->household, e->application, money(e->before, b1, 32), money(e->after, b2, 32));
-            }
-    fputs("</ul>\n</body></html>\n", f);
-    bool failed = ferror(f);
-    if (fclose(f) != 0 || failed) {
-        fprintf(stderr, "ERROR:  could not write %s\n", o->html);
-        return CLI_UNREACHABLE;
-    }
-    return CLI_OK;
-}
-
 /* ---- the command */
 
 const char *cli_rulesets_dir(const char *given)
@@ -348,7 +209,7 @@ const char *cli_rulesets_dir(const char *given)
 
 int cli_simulate(cli *c, int argc, char **argv)
 {
-    enum { O_PG = 0x200, O_DRAFT, O_RULES, O_FROM, O_TO, O_REGION, O_ALL, O_CSV, O_HTML, O_EX };
+    enum { O_PG = 0x200, O_DRAFT, O_RULES, O_FROM, O_TO, O_REGION, O_ALL, O_CSV, O_HTML, O_EX, O_LANG };
     static const struct option opts[] = {{"pg", required_argument, 0, O_PG},
                                          {"draft", required_argument, 0, O_DRAFT},
                                          {"rulesets", required_argument, 0, O_RULES},
@@ -358,6 +219,7 @@ int cli_simulate(cli *c, int argc, char **argv)
                                          {"all-tenants", no_argument, 0, O_ALL},
                                          {"csv", no_argument, 0, O_CSV},
                                          {"html", required_argument, 0, O_HTML},
+                                         {"lang", required_argument, 0, O_LANG},
                                          {"examples", required_argument, 0, O_EX},
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
@@ -387,6 +249,13 @@ int cli_simulate(cli *c, int argc, char **argv)
         case O_ALL: o.all = true; break;
         case O_CSV: o.csv = true; break;
         case O_HTML: o.html = optarg; break;
+        case O_LANG:
+            if (strcmp(optarg, "lv") != 0 && strcmp(optarg, "en") != 0) {
+                fprintf(stderr, "atbalsts: simulate: --lang \"%s\": lv or en\n", optarg);
+                rc = CLI_USAGE;
+            }
+            o.lang = optarg;
+            break;
         case O_EX: {
             char *end = NULL;
             o.examples = strtoll(optarg, &end, 10);
@@ -412,6 +281,8 @@ int cli_simulate(cli *c, int argc, char **argv)
         why = "give the database with --pg URL or ATB_PG_URL";
     else if ((o.csv ? 1 : 0) + (c->json ? 1 : 0) + (o.html ? 1 : 0) > 1)
         why = "give at most one of --csv, --json and --html";
+    else if (o.lang && !o.html)
+        why = "--lang is for --html";
     else if (o.all && o.region.n)
         why = "give --region or --all-tenants, not both";
     else if (o.region.n > SIM_MAX_REGION)
@@ -468,8 +339,10 @@ int cli_simulate(cli *c, int argc, char **argv)
             cli_print_json(report_json(&o, d, &r));
         else if (o.csv)
             print_csv(&r);
-        else if (o.html)
-            rc = write_html(&o, d, &r);
+        else if (o.html && cli_simulate_html(o.html, o.lang, o.draft, sim_draft_scope(d), &r, &err) != AT_OK) {
+            print_error(&err);
+            rc = err.code == AT_UNAVAILABLE ? CLI_UNREACHABLE : CLI_USAGE;
+        }
         else
             print_table(&o, d, &r);
         if (o.html && rc == CLI_OK)

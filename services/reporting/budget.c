@@ -11,6 +11,10 @@
  * lists it as paid (on its batch's execution date, as payments' own BudgetExecution counts)
  * or a CashPaid (on its date). reporting.payment_batches: each batch's execution date.
  * reporting.recoveries: one row per RecoveryClaimed, on the date it occurred.
+ * reporting.recovery_collections: one row per RecoveryCollected (claim and order), with the
+ * claim's EKK code and funding; it counts as recovered when its order is paid, so an order
+ * the bank rejects or that is cancelled recovers nothing (docs/payments.md: the order
+ * keeps back once, and a cancelled order's offset is released).
  *
  * Invariants as decisions.c: written in the consumer's transaction, every row carries the
  * position of the event that changed it, an event projected twice changes nothing.
@@ -123,6 +127,28 @@ static at_code project_recovery(es_txn *txn, const es_event *ev, at_error *err)
     return code;
 }
 
+static at_code project_collected(es_txn *txn, const es_event *ev, at_error *err)
+{
+    Atb__V1__RecoveryCollected *m = atb__v1__recovery_collected__unpack(NULL, ev->payload_len, ev->payload);
+    if (!m || !m->claim_id[0] || !m->order_id[0]) {
+        if (m)
+            atb__v1__recovery_collected__free_unpacked(m, NULL);
+        return rep_malformed(ev, m ? "Its claim_id or order_id is empty." : "Its payload does not decode.", err);
+    }
+    char funding[16], amount[24], pos[24];
+    snprintf(funding, sizeof funding, "%d", (int)m->funding);
+    snprintf(amount, sizeof amount, "%lld", (long long)m->amount_cents);
+    snprintf(pos, sizeof pos, "%lld", (long long)ev->position);
+    const char *p[8] = {m->claim_id, m->order_id, ev->tenant, m->batch_id, m->budget_code, funding, amount, pos};
+    at_code code = rep_exec(txn, ev, "reporting.recovery_collections",
+                            "INSERT INTO reporting.recovery_collections (claim_id, order_id, tenant, batch_id, "
+                            "budget_code, funding, amount_cents, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                            "ON CONFLICT (claim_id, order_id) DO NOTHING",
+                            8, p, err);
+    atb__v1__recovery_collected__free_unpacked(m, NULL);
+    return code;
+}
+
 static at_code project_batch(es_txn *txn, const es_event *ev, at_error *err)
 {
     Atb__V1__BatchCreated *m = atb__v1__batch_created__unpack(NULL, ev->payload_len, ev->payload);
@@ -192,6 +218,8 @@ at_code payments_project(void *ctx, es_txn *txn, const es_event *ev, at_error *e
         return project_recovery(txn, ev, err);
     if (strcmp(ev->type, "BatchCreated") == 0)
         return project_batch(txn, ev, err);
+    if (strcmp(ev->type, "RecoveryCollected") == 0)
+        return project_collected(txn, ev, err);
     if (strcmp(ev->type, "BatchConfirmed") == 0)
         return project_confirmed(txn, ev, err);
     if (strcmp(ev->type, "CashPaid") == 0)
@@ -202,19 +230,25 @@ at_code payments_project(void *ctx, es_txn *txn, const es_event *ev, at_error *e
 /* ---- BudgetExecutionReport ---- */
 
 /* Per (tenant, EKK code, funding): orders due in the period and not cancelled, orders paid
- * in it, recovery claims recorded in it; all as known at position $4. */
+ * in it, recovery claims recorded in it, and what the orders paid in it kept back for
+ * claims (on the claim's code and funding); all as known at position $4. */
 static const char SQL_BUDGET[] =
     "WITH o AS (SELECT tenant, budget_code, funding, amount_cents, "
     "    CASE WHEN due BETWEEN $2::date AND $3::date AND coalesce(cancelled_position > $4, true) "
     "      THEN amount_cents ELSE 0 END AS scheduled, "
     "    CASE WHEN paid_position <= $4 AND paid_on BETWEEN $2::date AND $3::date THEN 1 ELSE 0 END AS paid "
     "  FROM reporting.payment_orders WHERE tenant = ANY($1::text[]) AND position <= $4), "
-    "l AS (SELECT tenant, budget_code, funding, scheduled, amount_cents * paid AS paid_cents, paid, 0::bigint AS rec "
+    "l AS (SELECT tenant, budget_code, funding, scheduled, amount_cents * paid AS paid_cents, paid, 0::bigint AS rec, "
+    "    0::bigint AS col "
     "  FROM o WHERE scheduled > 0 OR paid = 1 "
-    "  UNION ALL SELECT tenant, budget_code, funding, 0, 0, 0, amount_cents FROM reporting.recoveries "
-    "  WHERE tenant = ANY($1::text[]) AND position <= $4 AND recorded_on BETWEEN $2::date AND $3::date) "
+    "  UNION ALL SELECT tenant, budget_code, funding, 0, 0, 0, amount_cents, 0 FROM reporting.recoveries "
+    "  WHERE tenant = ANY($1::text[]) AND position <= $4 AND recorded_on BETWEEN $2::date AND $3::date "
+    "  UNION ALL SELECT c.tenant, c.budget_code, c.funding, 0, 0, 0, 0, c.amount_cents "
+    "  FROM reporting.recovery_collections c JOIN reporting.payment_orders p ON p.order_id = c.order_id "
+    "  WHERE c.tenant = ANY($1::text[]) AND c.position <= $4 AND p.paid_position <= $4 "
+    "    AND p.paid_on BETWEEN $2::date AND $3::date AND coalesce(p.cancelled_position > $4, true)) "
     "SELECT GROUPING(tenant), tenant, budget_code, funding, sum(scheduled)::bigint, sum(paid_cents)::bigint, "
-    "  sum(paid)::bigint, sum(rec)::bigint "
+    "  sum(paid)::bigint, sum(rec)::bigint, sum(col)::bigint "
     "FROM l GROUP BY GROUPING SETS ((tenant, budget_code, funding), (budget_code, funding)) "
     "ORDER BY GROUPING(tenant), tenant, budget_code, funding";
 
@@ -262,6 +296,8 @@ at_code budget_report(svc_request *req, ProtobufCMessage **reply, at_error *err)
             b[i].paid_orders = rep_num(r, i, 6);
             b[i].recovered_cents = rep_num(r, i, 7);
             b[i].net_cents = b[i].paid_cents - b[i].recovered_cents;
+            /* not in net: the claim it settles is in recovered_cents already */
+            b[i].recovered_by_offset_cents = rep_num(r, i, 8);
             rep->lines[rep->n_lines++] = &b[i];
         }
     }

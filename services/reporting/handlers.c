@@ -233,5 +233,24 @@ const char *const reporting_migrations[] = {
     "    PRIMARY KEY (owner, position, provider, service, valid_from)\n"
     ");\n"
     "GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.catalogues, reporting.units TO atb_reporting;\n",
+    /* 8: budget.c. What each order kept back for each recovery claim (RecoveryCollected).
+     * The payments consumer reads paybatch already, so the events before this migration are
+     * projected again from position 0: every row of the consumer's tables is keyed and
+     * written with ON CONFLICT DO NOTHING or a guarded UPDATE, so replaying changes only the
+     * new table. */
+    "CREATE TABLE reporting.recovery_collections (\n"
+    "    claim_id     text NOT NULL,\n"
+    "    order_id     text NOT NULL,\n"
+    "    tenant       text NOT NULL,\n"
+    "    batch_id     text NOT NULL,\n"
+    "    budget_code  text NOT NULL,\n"
+    "    funding      smallint NOT NULL,\n"
+    "    amount_cents bigint NOT NULL,\n"
+    "    position     bigint NOT NULL,\n"
+    "    PRIMARY KEY (claim_id, order_id)\n"
+    ");\n"
+    "CREATE INDEX recovery_collections_order ON reporting.recovery_collections (order_id);\n"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.recovery_collections TO atb_reporting;\n"
+    "DELETE FROM atb.checkpoints WHERE consumer = '" PAYMENTS_CONSUMER "';\n",
 };
 const size_t reporting_n_migrations = sizeof reporting_migrations / sizeof reporting_migrations[0];

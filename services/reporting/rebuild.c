@@ -34,6 +34,9 @@
  * of the time, small enough that an interrupted rebuild loses little. */
 #define REBUILD_BATCH 5000
 
+/* Tables of one projection, at most; raise it when a projection gets another table. */
+#define REP_MAX_TABLES 4
+
 typedef struct rep_table {
     const char *name;        /* in schema reporting */
     const char *order_by;    /* a unique ordering of its rows */
@@ -42,7 +45,7 @@ typedef struct rep_table {
 typedef struct rep_projection_def {
     const char *name;
     const char *durable;
-    rep_table tables[3];
+    rep_table tables[REP_MAX_TABLES];
 } rep_projection_def;
 
 static const rep_projection_def defs[] = {
@@ -55,7 +58,8 @@ static const rep_projection_def defs[] = {
      {{"placements", "placement_key"}, {"placement_loads", "placement_key, position"}}},
     {"requests", REQUESTS_CONSUMER, {{"requests", "request_key"}}},
     {"payments", PAYMENTS_CONSUMER,
-     {{"payment_orders", "order_id"}, {"payment_batches", "batch_id"}, {"recoveries", "claim_id"}}},
+     {{"payment_orders", "order_id"}, {"payment_batches", "batch_id"}, {"recoveries", "claim_id"},
+      {"recovery_collections", "claim_id, order_id"}}},
     {"appeals", APPEALS_CONSUMER, {{"appeals", "appeal_key"}}},
     {"catalogue", UNITS_CONSUMER,
      {{"catalogues", "owner, position"}, {"units", "owner, position, provider, service, valid_from"}}},
@@ -90,9 +94,9 @@ static at_code pg_error(PGresult *r, const char *what, at_error *err)
 at_code rep_projection_digest(es_store *es, size_t i, char *out, size_t n, int64_t *position, at_error *err)
 {
     const rep_projection_def *d = &defs[i];
-    char sql[1024];
+    char sql[1536];
     size_t k = (size_t)snprintf(sql, sizeof sql, "SELECT concat_ws(' '");
-    for (int t = 0; t < 3 && d->tables[t].name; t++)
+    for (int t = 0; t < REP_MAX_TABLES && d->tables[t].name; t++)
         k += (size_t)snprintf(sql + k, sizeof sql - k,
                               ", (SELECT coalesce(md5(string_agg(x::text, ',' ORDER BY %s)), 'empty') "
                               "FROM reporting.%s x)",
@@ -123,11 +127,11 @@ static at_code drop(es_store *es, const rep_projection_def *d, size_t projection
     if (st != ES_OK)
         return es_status_code(st);
     at_code code = rep_rebuild_guard(t, projection, err);
-    for (int i = 0; code == AT_OK && i < 4; i++) {
+    for (int i = 0; code == AT_OK && i <= REP_MAX_TABLES; i++) {
         char sql[256];
-        if (i < 3 && !d->tables[i].name)
+        if (i < REP_MAX_TABLES && !d->tables[i].name)
             continue;
-        if (i < 3)
+        if (i < REP_MAX_TABLES)
             snprintf(sql, sizeof sql, "DELETE FROM reporting.%s", d->tables[i].name);
         else
             /* set back, not deleted: the service's role may not delete checkpoints */

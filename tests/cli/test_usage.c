@@ -271,6 +271,10 @@ static void simulate_and_replay_check_their_options_first(void **state)
     usage_error("give --region or --all-tenants, not both");
     CLI("simulate", "--draft", "d.yaml", "--pg", "postgresql://127.0.0.1:1/x", "--from", "2020-02-30");
     usage_error("--from");
+    CLI("simulate", "--draft", "d.yaml", "--pg", "postgresql://127.0.0.1:1/x", "--html", "x.html", "--lang", "de");
+    usage_error("--lang \"de\": lv or en");
+    CLI("simulate", "--draft", "d.yaml", "--pg", "postgresql://127.0.0.1:1/x", "--lang", "en");
+    usage_error("--lang is for --html");
     CLI("simulate", "--draft", "no-such-draft.yaml", "--pg", "postgresql://127.0.0.1:1/x");
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.err, "cannot read no-such-draft.yaml"));

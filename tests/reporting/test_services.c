@@ -29,6 +29,9 @@
  *            O4 250.00 6200/municipal due 03-20; later cancelled
  *            recovery claim 50.00 6200/municipal on 03-25
  *   tervete  O5 100.00 6200/municipal due 03-15, batch B2 executed 04-02, paid (in April)
+ *   later    kandava O6 100.00 6200/municipal due 03-28, batch B3 executed 03-30 keeps back
+ *            20.00 for the claim, paid; O7 50.00 due 03-29, batch B4 executed 03-31 keeps back
+ *            10.00, rejected by the bank: recovered by offset in March 20.00
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +218,7 @@ static char r1[37], r2[37], r3[37], r4[37], r5[37];
 static char pl1[37], pl2[37], pl3[37], pl4[37], pl5[37];
 static char g1[37], g2[37], g3[37], o1[37], o2[37], o3[37], o4[37], o5[37];
 static int64_t before_corrections;
+static char claim[37];   /* kandava's recovery claim of 50.00 on g1 */
 
 static void wait_consumer(const char *consumer, const char *categories);
 
@@ -284,7 +288,6 @@ static void script_the_month(void)
     snprintf(stream, sizeof stream, "paycash-%s", o3);
     append("kandava", stream, "CashPaid", &cash.base);
     Atb__V1__RecoveryClaimed rc = ATB__V1__RECOVERY_CLAIMED__INIT;
-    char claim[37];
     at_uuid_v4(claim);
     rc.claim_id = claim;
     rc.grant = g1;
@@ -780,17 +783,18 @@ static void the_command_line_prints_the_same_figures(void **state)
     (void)state;
     CLI("budget", MARCH, "--csv");
     assert_int_equal(run.code, 0);
-    assert_string_equal(run.out, "municipality,ekk,funding,scheduled_eur,paid_eur,paid_orders,recovered_eur,net_eur\n"
-                                 "kandava,6200,municipal,300.00,300.00,1,50.00,250.00\n"
-                                 "kandava,6400,state,150.00,150.00,1,0.00,150.00\n"
-                                 "tervete,6200,municipal,100.00,0.00,0,0.00,0.00\n"
-                                 "total,6200,municipal,400.00,300.00,1,50.00,250.00\n"
-                                 "total,6400,state,150.00,150.00,1,0.00,150.00\n");
+    assert_string_equal(run.out, "municipality,ekk,funding,scheduled_eur,paid_eur,paid_orders,recovered_eur,net_eur,"
+                                 "recovered_by_offset_eur\n"
+                                 "kandava,6200,municipal,300.00,300.00,1,50.00,250.00,0.00\n"
+                                 "kandava,6400,state,150.00,150.00,1,0.00,150.00,0.00\n"
+                                 "tervete,6200,municipal,100.00,0.00,0,0.00,0.00,0.00\n"
+                                 "total,6200,municipal,400.00,300.00,1,50.00,250.00,0.00\n"
+                                 "total,6400,state,150.00,150.00,1,0.00,150.00,0.00\n");
     char pos[24];
     snprintf(pos, sizeof pos, "%lld", (long long)before_corrections);
     CLI("budget", MARCH, "--csv", "--as-of-position", pos);
     assert_int_equal(run.code, 0);
-    assert_non_null(strstr(run.out, "kandava,6200,municipal,550.00,300.00,1,50.00,250.00\n"));
+    assert_non_null(strstr(run.out, "kandava,6200,municipal,550.00,300.00,1,50.00,250.00,0.00\n"));
     CLI("services", MARCH);
     assert_int_equal(run.code, 0);
     assert_non_null(strstr(run.out, "Sociālie pakalpojumi 2026-03-01 .. 2026-03-31"));
@@ -1034,6 +1038,7 @@ static const char SNAPSHOT[] =
     "(SELECT md5(string_agg(x::text, ',' ORDER BY order_id)) FROM reporting.payment_orders x) || ' ' || "
     "(SELECT md5(string_agg(x::text, ',' ORDER BY batch_id)) FROM reporting.payment_batches x) || ' ' || "
     "(SELECT md5(string_agg(x::text, ',' ORDER BY claim_id)) FROM reporting.recoveries x) || ' ' || "
+    "(SELECT md5(string_agg(x::text, ',' ORDER BY claim_id, order_id)) FROM reporting.recovery_collections x) || ' ' || "
     "(SELECT md5(string_agg(x::text, ',' ORDER BY appeal_key)) FROM reporting.appeals x) || ' ' || "
     "(SELECT md5(string_agg(x::text, ',' ORDER BY owner, position)) FROM reporting.catalogues x) || ' ' || "
     "(SELECT md5(string_agg(x::text, ',' ORDER BY owner, position, provider, service, valid_from)) "
@@ -1041,6 +1046,114 @@ static const char SNAPSHOT[] =
     "(SELECT string_agg(consumer || '=' || position, ',' ORDER BY consumer) FROM atb.checkpoints "
     " WHERE consumer IN ('" PLACEMENTS_CONSUMER "', '" REQUESTS_CONSUMER "', '" PAYMENTS_CONSUMER "', '"
     APPEALS_CONSUMER "', '" UNITS_CONSUMER "'))";
+
+/* A batch as payments' CreateBatch appends it: BatchCreated and, in the same append, a
+ * RecoveryCollected for what the order keeps back for the claim; then the bank's answer. */
+static int64_t batch_collecting(const char *batch, const char *order, Atb__V1__Date exec, int64_t take,
+                                int64_t balance, bool paid)
+{
+    char stream[96], *ids[1] = {(char *)order};
+    snprintf(stream, sizeof stream, "paybatch-%s", batch);
+    Atb__V1__BatchCreated c = ATB__V1__BATCH_CREATED__INIT;
+    c.batch_id = (char *)batch;
+    c.execution_date = &exec;
+    c.order_ids = ids;
+    c.n_order_ids = 1;
+    c.count = 1;
+    Atb__V1__RecoveryCollected rc = ATB__V1__RECOVERY_COLLECTED__INIT;
+    rc.claim_id = claim;
+    rc.order_id = (char *)order;
+    rc.batch_id = (char *)batch;
+    rc.amount_cents = take;
+    rc.balance_cents = balance;
+    rc.grant = g1;
+    rc.collected_on = &exec;
+    rc.budget_code = "6200";
+    rc.funding = ATB__V1__FUNDING_SOURCE__FUNDING_SOURCE_MUNICIPAL;
+    uint8_t b1[1024], b2[1024];
+    assert_true(protobuf_c_message_get_packed_size(&c.base) <= sizeof b1);
+    assert_true(protobuf_c_message_get_packed_size(&rc.base) <= sizeof b2);
+    es_event_in evs[2] = {{.type = "BatchCreated", .payload = b1, .payload_len = protobuf_c_message_pack(&c.base, b1)},
+                          {.type = "RecoveryCollected", .payload = b2,
+                           .payload_len = protobuf_c_message_pack(&rc.base, b2)}};
+    es_append_req req = {.tenant = "kandava", .stream_id = stream, .expected_version = ES_VERSION_NONE,
+                         .events = evs, .n_events = 2};
+    es_append_res res;
+    at_error err;
+    if (es_append(writer, &req, &res, &err) != ES_OK)
+        fail_msg("es_append BatchCreated: %s: %s", err.message, err.detail);
+    int64_t created = res.first_position;
+    Atb__V1__BatchConfirmed f = ATB__V1__BATCH_CONFIRMED__INIT;
+    f.batch_id = (char *)batch;
+    char *reasons[1] = {"AC04"};
+    if (paid) {
+        f.paid = ids;
+        f.n_paid = 1;
+    } else {
+        f.rejected = ids;
+        f.n_rejected = 1;
+        f.reasons = reasons;
+        f.n_reasons = 1;
+    }
+    append("kandava", stream, "BatchConfirmed", &f.base);
+    return created;
+}
+
+/* per line: recovered by offset (cents) */
+static void offset_text(const Atb__V1__BudgetExecutionReply *r, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < r->n_lines; i++)
+        k += (size_t)snprintf(out + k, n - k, "%s %s/%d: %lld\n", r->lines[i]->tenant[0] ? r->lines[i]->tenant : "*",
+                              r->lines[i]->budget_code, (int)r->lines[i]->funding,
+                              (long long)r->lines[i]->recovered_by_offset_cents);
+}
+
+/* Two more March orders of g1: O6 100.00 keeps back 20.00 of the claim and is paid on 03-30;
+ * O7 50.00 keeps back 10.00 but the bank rejects it (03-31): only O6's 20.00 is recovered,
+ * on the claim's line; paid and net move by O6 alone, as known after its confirmation. */
+static void a_claim_collected_by_a_paid_order_is_recovered_by_offset(void **state)
+{
+    (void)state;
+    char o6[37], o7[37], b3[37], b4[37];
+    at_uuid_v4(o6), at_uuid_v4(o7), at_uuid_v4(b3), at_uuid_v4(b4);
+    const Atb__V1__FundingSource mun = ATB__V1__FUNDING_SOURCE__FUNDING_SOURCE_MUNICIPAL;
+    scheduled("kandava", g1, o6, 10000, mar(28), "6200", mun);
+    scheduled("kandava", g1, o7, 5000, mar(29), "6200", mun);
+    int64_t collected = batch_collecting(b3, o6, mar(30), 2000, 3000, true);
+    batch_collecting(b4, o7, mar(31), 1000, 2000, false);
+    wait_projected();
+    char text[2048];
+    Atb__V1__BudgetExecutionReply *b = budget(NULL, 0);
+    budget_text(b, text, sizeof text);
+    assert_string_equal(text, "kandava 6200/1: 45000 40000 2 5000 35000\n"
+                              "kandava 6400/2: 15000 15000 1 0 15000\n"
+                              "tervete 6200/1: 10000 0 0 0 0\n"
+                              "* 6200/1: 55000 40000 2 5000 35000\n"
+                              "* 6400/2: 15000 15000 1 0 15000\n");
+    offset_text(b, text, sizeof text);
+    assert_string_equal(text, "kandava 6200/1: 2000\n"
+                              "kandava 6400/2: 0\n"
+                              "tervete 6200/1: 0\n"
+                              "* 6200/1: 2000\n"
+                              "* 6400/2: 0\n");
+    protobuf_c_message_free_unpacked(&b->base, NULL);
+    /* as known when B3 was created, before the bank paid O6: nothing recovered yet */
+    b = budget(NULL, collected + 1);
+    offset_text(b, text, sizeof text);
+    assert_string_equal(text, "kandava 6200/1: 0\n"
+                              "kandava 6400/2: 0\n"
+                              "tervete 6200/1: 0\n"
+                              "* 6200/1: 0\n"
+                              "* 6400/2: 0\n");
+    protobuf_c_message_free_unpacked(&b->base, NULL);
+    assert_int_equal(sk_sql_int("SELECT count(*) FROM reporting.recovery_collections"), 2);
+    CLI("budget", MARCH, "--csv");
+    assert_int_equal(run.code, 0);
+    assert_non_null(strstr(run.out, "\nkandava,6200,municipal,450.00,400.00,2,50.00,350.00,20.00\n"));
+    assert_non_null(strstr(run.out, "\ntotal,6200,municipal,550.00,400.00,2,50.00,350.00,20.00\n"));
+}
 
 static void a_rebuild_from_the_log_gives_identical_tables(void **state)
 {
@@ -1073,14 +1186,15 @@ static void a_rebuild_from_the_log_gives_identical_tables(void **state)
                                 "', '" UNITS_CONSUMER "') RETURNING 1), "
                                 "h AS (DELETE FROM reporting.appeals RETURNING 1), "
                                 "i AS (DELETE FROM reporting.catalogues RETURNING 1), "
-                                "j AS (DELETE FROM reporting.units RETURNING 1) "
+                                "j AS (DELETE FROM reporting.units RETURNING 1), "
+                                "k AS (DELETE FROM reporting.recovery_collections RETURNING 1) "
                                 "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) + (SELECT count(*) FROM c) "
                                 "+ (SELECT count(*) FROM d) + (SELECT count(*) FROM e) + (SELECT count(*) FROM f) "
                                 "+ (SELECT count(*) FROM g) + (SELECT count(*) FROM h) + (SELECT count(*) FROM i) "
-                                "+ (SELECT count(*) FROM j)"),
-                     /* 5 placements, 8 loads, 5 requests, 5 orders, 2 batches, 1 claim, 2 appeals,
-                      * 4 catalogues, 6 units, 5 checkpoints */
-                     43);
+                                "+ (SELECT count(*) FROM j) + (SELECT count(*) FROM k)"),
+                     /* 5 placements, 8 loads, 5 requests, 7 orders, 4 batches, 1 claim, 2 appeals,
+                      * 4 catalogues, 6 units, 5 checkpoints, 2 collections */
+                     49);
     static const char *const placement[] = {"placement"}, *const request[] = {"request"},
                              *const payments[] = {"paygrant", "paybatch", "paycash"}, *const appeal[] = {"appeal"},
                              *const catalogue[] = {"catalogue"};
@@ -1211,6 +1325,7 @@ int main(void)
         cmocka_unit_test(the_indicators_of_the_month),
         cmocka_unit_test(the_command_line_prints_the_indicators),
         cmocka_unit_test(the_ministry_report_has_its_sections_at_one_position),
+        cmocka_unit_test(a_claim_collected_by_a_paid_order_is_recovered_by_offset),
         cmocka_unit_test(a_rebuild_from_the_log_gives_identical_tables),
         cmocka_unit_test(a_placement_that_does_not_decode_is_malformed),
     };

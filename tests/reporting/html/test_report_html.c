@@ -27,7 +27,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <png.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +36,7 @@
 #include <unistd.h>
 
 #include "at_uuid.h"
+#include "chromium.h"
 #include "cli_report_html.h"
 #include "es.h"
 #include "reporting.h"
@@ -47,7 +47,7 @@
 #include "atb/v1/reporting.pb-c.h"
 
 static rl_log L;   /* appends as the means and intake services would */
-static char chromium[512];
+static const char *chromium;
 
 static void application(const char *tenant, const char *app, Atb__V1__Date on)
 {
@@ -131,56 +131,6 @@ static Atb__V1__AssistanceReportReply *report(Atb__V1__Date from, Atb__V1__Date 
     return r;
 }
 
-/* The whole file as a NUL-terminated string (caller frees). */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
-static int occurrences(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
-/* Pixels of the screenshot: how many differ from the top-left one (the page background),
- * and how many have exactly the bars' colour (#1f5f8b, libs/htmlreport's style). */
-static void png_census(const char *path, long *differ, long *bar, long *total)
-{
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&img, path))
-        fail_msg("%s is not a PNG: %s", path, img.message);
-    img.format = PNG_FORMAT_RGB;
-    png_bytep px = malloc(PNG_IMAGE_SIZE(img));
-    assert_non_null(px);
-    if (!png_image_finish_read(&img, NULL, px, 0, NULL))
-        fail_msg("%s does not decode: %s", path, img.message);
-    *total = (long)img.width * (long)img.height;
-    *differ = *bar = 0;
-    for (long i = 0; i < *total; i++) {
-        const png_byte *p = px + 3 * i;
-        if (p[0] != px[0] || p[1] != px[1] || p[2] != px[2])
-            (*differ)++;
-        if (p[0] == 0x1f && p[1] == 0x5f && p[2] == 0x8b)
-            (*bar)++;
-    }
-    free(px);
-}
-
 static void the_report_opens_in_chromium_with_its_charts(void **state)
 {
     (void)state;
@@ -205,13 +155,8 @@ static void the_report_opens_in_chromium_with_its_charts(void **state)
     cli_html_point years[1] = {{"2026", &y->base}};
     cli_html_ctx ctx = {.from = "2026-01-01", .to = "2026-03-31", .months = months, .n_months = 3, .years = years,
                         .n_years = 1};
-    char html[600], png[600], dom[600], log[600], profile[600];
+    char html[600];
     snprintf(html, sizeof html, "%s/test_report_html.html", ARTEFACT_DIR);
-    snprintf(png, sizeof png, "%s/test_report_html.png", ARTEFACT_DIR);
-    snprintf(dom, sizeof dom, "%s/test_report_html.dom.html", ARTEFACT_DIR);
-    snprintf(log, sizeof log, "%s/test_report_html.console.log", ARTEFACT_DIR);
-    snprintf(profile, sizeof profile, "%s/chromium-profile", ARTEFACT_DIR);
-    unlink(png);
     at_error err;
     assert_int_equal(cli_report_html_ex(html, "assistance", &q->base, &ctx, "lv", &err), AT_OK);
     protobuf_c_message_free_unpacked(&q->base, NULL);
@@ -219,38 +164,28 @@ static void the_report_opens_in_chromium_with_its_charts(void **state)
     for (int i = 0; i < 3; i++)
         protobuf_c_message_free_unpacked(&m[i]->base, NULL);
 
-    /* --no-sandbox: the tests may run as root (CI containers); the profile is private */
-    static const char FLAGS[] = "--headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check "
-                                "--disable-extensions --hide-scrollbars";
-    int rc = t_system("timeout 120 '%s' %s --user-data-dir='%s' --window-size=1280,2600 --screenshot='%s' "
-                      "'file://%s' >/dev/null 2>&1",
-                      chromium, FLAGS, profile, png, html);
-    assert_int_equal(rc, 0);
-    rc = t_system("timeout 120 '%s' %s --user-data-dir='%s' --enable-logging=stderr --v=0 --dump-dom "
-                  "'file://%s' >'%s' 2>'%s'",
-                  chromium, FLAGS, profile, html, dom, log);
-    assert_int_equal(rc, 0);
+    chr_page pg;
+    assert_int_equal(chr_open(chromium, html, ARTEFACT_DIR, "test_report_html", 1280, 2600, &pg), 0);
 
     long differ, bar, total;
-    png_census(png, &differ, &bar, &total);
+    chr_png_census(pg.png, 0x1f5f8b, &differ, &bar, &total);   /* the bars' colour */
     assert_true(total >= 1280L * 600);
     assert_true(differ > total / 100);   /* text, tables and charts: not a blank page */
     assert_true(bar > 500);              /* the bars and columns were drawn */
 
-    char *d = slurp(dom);
+    char *d = chr_slurp(pg.dom);
     /* 2 benefit charts, 3 by month, 2 by year */
-    assert_int_equal(occurrences(d, "<svg"), 7);
-    assert_true(occurrences(d, "class=\"hr-bar\"") >= 3 + 3 + 3 + 1 + 1);
-    assert_int_equal(occurrences(d, "class=\"hr-line\""), 2);
+    assert_int_equal(chr_count(d, "<svg"), 7);
+    assert_true(chr_count(d, "class=\"hr-bar\"") >= 3 + 3 + 3 + 1 + 1);
+    assert_int_equal(chr_count(d, "class=\"hr-line\""), 2);
     assert_non_null(strstr(d, "lang=\"lv\""));
     assert_non_null(strstr(d, "Sociālā palīdzība"));
     assert_non_null(strstr(d, "300,00"));   /* February's amount */
     assert_non_null(strstr(d, "550,00"));   /* the year's */
     free(d);
-    char *l = slurp(log);
-    if (strstr(l, "Uncaught") || strstr(l, "ERROR:CONSOLE") || strstr(l, ":CONSOLE"))
+    char *l = chr_console_errors(pg.log);
+    if (l)
         fail_msg("console errors:\n%s", l);
-    free(l);
 }
 
 static int setup(void **state)
@@ -281,32 +216,9 @@ static int teardown(void **state)
     return sk_teardown();
 }
 
-/* ATB_CHROMIUM, else chromium or chromium-browser on PATH; false when none. */
-static bool find_chromium(void)
-{
-    const char *env = getenv("ATB_CHROMIUM");
-    if (env && *env) {
-        snprintf(chromium, sizeof chromium, "%s", env);
-        return access(chromium, X_OK) == 0;
-    }
-    const char *path = getenv("PATH");
-    static const char *const names[] = {"chromium", "chromium-browser"};
-    for (size_t k = 0; path && k < 2; k++) {
-        const char *p = path;
-        while (*p) {
-            size_t n = strcspn(p, ":");
-            snprintf(chromium, sizeof chromium, "%.*s/%s", (int)n, p, names[k]);
-            if (n && access(chromium, X_OK) == 0)
-                return true;
-            p += n + (p[n] == ':');
-        }
-    }
-    return false;
-}
-
 int main(void)
 {
-    if (!find_chromium()) {
+    if (!(chromium = chr_find())) {
         fprintf(stderr, "test_report_html: chromium not found (scripts/deps.sh installs it); skipped\n");
         return T_SKIP;
     }

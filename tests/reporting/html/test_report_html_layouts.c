@@ -96,6 +96,7 @@ static void budget_page_sums_each_code_over_its_sources(void **state)
     b.paid_cents = 50000;
     b.recovered_cents = 1000;
     b.net_cents = 49000;
+    b.recovered_by_offset_cents = 2345;
     Atb__V1__BudgetFigures *lines[2] = {&a, &b};
     Atb__V1__BudgetExecutionReply r = ATB__V1__BUDGET_EXECUTION_REPLY__INIT;
     r.lines = lines;
@@ -105,6 +106,9 @@ static void budget_page_sums_each_code_over_its_sources(void **state)
     assert_int_equal(count(x, "//s:rect[@data-value='199000']"), 1);   /* 1,500.00 + 490.00 */
     assert_int_equal(count(x, "//h:td[.='valsts budžets']"), 1);
     assert_int_equal(count(x, "//h:td[.='490,00']"), 1);
+    /* the last column: what the orders kept back for recovery claims */
+    assert_int_equal(count(x, "//h:th[@scope='col'][last()][.='Ieturēts']"), 1);
+    assert_int_equal(count(x, "//h:tr[h:td[.='valsts budžets']]/h:td[last()][.='23,45']"), 1);
     xmlFreeDoc(x);
 }
 
