@@ -6,8 +6,14 @@
  * auditor's), takes every decision event (category "decision") in the period, rebuilds it
  * from its recorded input with the rule set of its recorded version -- loaded from that
  * version's RuleSetPublished event in the log, never from today's files -- and compares
- * every step and the result (services/means/replay.c). A human override that followed a
- * decision is reported, not replayed: it is a decision of people, with who and why.
+ * every step and the result (services/means/replay.c). A recalculation at a change of the
+ * GMI level (DecisionOverridden of kind LEVEL_CHANGE) is a decision of the machine and is
+ * proven the same way: re-decided from the grant's recorded input as the means service
+ * did (one function, decision_redecide_at_level_change) with the rule-set version it
+ * names, and compared in its input hash, steps and result. Such an event is rare, so it
+ * costs one read of its stream; decisions without one take the path they always took. An
+ * override by people (commission, appeal, correction) is counted, not replayed: it is a
+ * decision of people, with who and why.
  *
  * Output: one line per mismatch (the application, the decision, where it differs, both
  * values) and a summary; with --json one object. A progress bar on stderr when stderr is a
@@ -45,6 +51,7 @@ typedef struct audit_opts {
 
 typedef struct audit_tally {
     long decisions, proven, mismatched, overridden, skipped;
+    long recalculations, recalculations_proven, recalculations_mismatched;   /* LEVEL_CHANGE */
     int64_t last_position;
 } audit_tally;
 
@@ -54,8 +61,11 @@ static void audit_usage(FILE *f)
                "                      [--application ID | --household KEY] [--all-tenants] [--jobs N]\n\n"
                "Re-derives every decision recorded in the period from the log alone, with the\n"
                "rule-set version each one names (loaded from the log), and proves it equal to\n"
-               "what was decided, step by step. Prints every mismatch with the differing step\n"
-               "and both values, and a summary. Reads PostgreSQL directly, read-only.\n"
+               "what was decided, step by step; so is every recalculation at a change of the\n"
+               "GMI level (an override of kind LEVEL_CHANGE), re-decided from the grant's\n"
+               "recorded input. Overrides by people are counted, not replayed. Prints every\n"
+               "mismatch with the differing step and both values, and a summary. Reads\n"
+               "PostgreSQL directly, read-only.\n"
                "  --pg URL          the log's database (ATB_PG_URL); a role that may read atb.events\n"
                "  --from, --to      days the decisions were recorded (UTC), both inclusive\n"
                "  --application ID  the decisions of one application\n"
@@ -149,8 +159,9 @@ static void print_mismatch(const cli *c, const es_event *ev, const Atb__V1__Repl
     const Atb__V1__ReplayMismatch *m = d->mismatch;
     if (c->json)
         return;
-    printf("NOT PROVEN  %s decision %d (%s, position %lld)\n", ev->stream_id + 9, (int)d->ask_index, ev->type,
-           (long long)ev->position);
+    printf("NOT PROVEN  %s %s %d (%s, position %lld)\n", ev->stream_id + 9,
+           strcmp(ev->type, "DecisionOverridden") == 0 ? "recalculation of decision" : "decision", (int)d->ask_index,
+           ev->type, (long long)ev->position);
     if (m) {
         printf("  where     %s%s%d%s%s\n", m->where, m->step ? " " : "", (int)m->step, m->label_en[0] ? " " : "",
                m->label_en);
@@ -158,6 +169,46 @@ static void print_mismatch(const cli *c, const es_event *ev, const Atb__V1__Repl
             printf("  field     %s\n", m->field);
         printf("  recorded  %s\n  replayed  %s\n", m->recorded, m->replayed);
     }
+}
+
+/* The decision streams of the household seen so far (--household): few, so a list. */
+typedef struct audit_streams {
+    char **ids;
+    size_t n, cap;
+} audit_streams;
+
+static bool streams_has(const audit_streams *s, const char *id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* false when out of memory */
+static bool streams_add(audit_streams *s, const char *id)
+{
+    if (streams_has(s, id))
+        return true;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        char **p = realloc(s->ids, cap * sizeof *p);
+        if (!p)
+            return false;
+        s->ids = p;
+        s->cap = cap;
+    }
+    if (!(s->ids[s->n] = strdup(id)))
+        return false;
+    s->n++;
+    return true;
+}
+
+static void streams_free(audit_streams *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->ids[i]);
+    free(s->ids);
 }
 
 /* The next batch, read on its own thread. */
@@ -186,6 +237,7 @@ static void *reader_main(void *arg)
 
 typedef struct audit_item {
     const es_event *ev;
+    bool recalculation;          /* a LEVEL_CHANGE override (replay_override) */
     bool proven;
     int32_t ask_index;
     bool has_mismatch;
@@ -222,7 +274,8 @@ static void *worker_main(void *arg)
         Atb__V1__ReplayedDecision d;
         atb__v1__replayed_decision__init(&d);
         at_error err;
-        it->code = replay_event(w->rc, w->es, it->ev, w->a, &d, &err);
+        it->code = it->recalculation ? replay_override(w->rc, w->es, it->ev, w->a, &d, &err)
+                                     : replay_event(w->rc, w->es, it->ev, w->a, &d, &err);
         if (it->code != AT_OK) {
             snprintf(it->error, sizeof it->error, "%s", err.message);
             break;
@@ -317,6 +370,7 @@ static int run(cli *c, const audit_opts *o, audit_tally *t, json_t *mismatches)
     if (o->to != AT_DATE_NONE)
         to_us = ((int64_t)o->to + 1) * 86400LL * 1000000;
     es_batch *b = NULL, *next = NULL;
+    audit_streams hs = {0};
     if (rc_out == CLI_OK && es_read_all(es, after, AUDIT_BATCH, &f, &b, &err) != ES_OK) {
         fprintf(stderr, "ERROR:  cannot read the log: %s\n", err.message);
         rc_out = CLI_UNREACHABLE;
@@ -326,19 +380,34 @@ static int run(cli *c, const audit_opts *o, audit_tally *t, json_t *mismatches)
         for (size_t i = 0; i < n; i++) {
             const es_event *ev = es_batch_get(b, i);
             after = ev->position;
+            bool recalculation = false;
             if (strcmp(ev->type, "DecisionOverridden") == 0) {
-                t->overridden++;
-                continue;
+                at_arena_reset(a);
+                if (!replay_is_level_change(ev, a)) {
+                    t->overridden++;
+                    continue;
+                }
+                recalculation = true;
+            }
+            /* a recalculation belongs to the household of its decision, which comes before it
+               in the log (also when that was recorded before --from) */
+            if (o->household && !recalculation) {
+                at_arena_reset(a);
+                if (of_household(ev, o->household, a) && !streams_add(&hs, ev->stream_id)) {
+                    fprintf(stderr, "ERROR:  out of memory\n");
+                    rc_out = CLI_UNREACHABLE;
+                    break;
+                }
             }
             if (ev->recorded_at_us < from_us || ev->recorded_at_us >= to_us)
                 continue;
-            pr.done++;
+            if (!recalculation)
+                pr.done++;
             if (o->application && strcasecmp(ev->stream_id + 9, o->application) != 0)
                 continue;
-            at_arena_reset(a);
-            if (o->household && !of_household(ev, o->household, a))
+            if (o->household && !streams_has(&hs, ev->stream_id))
                 continue;
-            items[k++] = (audit_item){.ev = ev};
+            items[k++] = (audit_item){.ev = ev, .recalculation = recalculation};
         }
         /* the next batch is read while this one is replayed */
         bool more = n == AUDIT_BATCH;
@@ -372,13 +441,18 @@ static int run(cli *c, const audit_opts *o, audit_tally *t, json_t *mismatches)
                 rc_out = CLI_UNREACHABLE;
                 break;
             }
-            t->decisions++;
             t->last_position = ev->position;
-            if (it->proven) {
-                t->proven++;
-                continue;
+            if (it->recalculation) {
+                t->recalculations++;
+                t->recalculations_proven += it->proven;
+                t->recalculations_mismatched += !it->proven;
+            } else {
+                t->decisions++;
+                t->proven += it->proven;
+                t->mismatched += !it->proven;
             }
-            t->mismatched++;
+            if (it->proven)
+                continue;
             Atb__V1__ReplayedDecision d;
             atb__v1__replayed_decision__init(&d);
             d.ask_index = it->ask_index;
@@ -390,8 +464,9 @@ static int run(cli *c, const audit_opts *o, audit_tally *t, json_t *mismatches)
                 const Atb__V1__ReplayMismatch *m = d.mismatch;
                 json_array_append_new(
                     mismatches,
-                    json_pack("{s:s, s:i, s:s, s:I, s:s, s:i, s:s, s:s, s:s}", "application", ev->stream_id + 9,
-                              "ask_index", (int)d.ask_index, "type", ev->type, "position", (json_int_t)ev->position,
+                    json_pack("{s:s, s:i, s:s, s:s, s:I, s:s, s:i, s:s, s:s, s:s}", "application", ev->stream_id + 9,
+                              "ask_index", (int)d.ask_index, "kind", it->recalculation ? "recalculation" : "decision",
+                              "type", ev->type, "position", (json_int_t)ev->position,
                               "where", m ? m->where : "", "step", m ? (int)m->step : 0, "field", m ? m->field : "",
                               "recorded", m ? m->recorded : "", "replayed", m ? m->replayed : ""));
             }
@@ -406,6 +481,7 @@ static int run(cli *c, const audit_opts *o, audit_tally *t, json_t *mismatches)
             break;
     }
     es_batch_free(b);
+    streams_free(&hs);
     progress_draw(&pr, t, true);
     free(items);
     for (int j = 0; j < o->jobs; j++)
@@ -478,15 +554,19 @@ int cli_audit(cli *c, int argc, char **argv)
         return rc;
     }
     if (c->json) {
-        cli_print_json(json_pack("{s:s?, s:I, s:I, s:I, s:I, s:f, s:o}", "tenant", o.tenant,
+        cli_print_json(json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o}", "tenant", o.tenant,
                                  "decisions", (json_int_t)t.decisions, "proven", (json_int_t)t.proven,
-                                 "not_proven", (json_int_t)t.mismatched, "overrides", (json_int_t)t.overridden,
+                                 "not_proven", (json_int_t)t.mismatched, "recalculations",
+                                 (json_int_t)t.recalculations, "recalculations_proven",
+                                 (json_int_t)t.recalculations_proven, "recalculations_not_proven",
+                                 (json_int_t)t.recalculations_mismatched, "overrides", (json_int_t)t.overridden,
                                  "seconds", secs, "mismatches", mismatches));
     } else {
-        printf("audit (%s): %ld decisions replayed from the log, %ld proven, %ld NOT proven; %ld human "
+        printf("audit (%s): %ld decisions replayed from the log, %ld proven, %ld NOT proven; "
+               "recalculations at a GMI level change: %ld replayed, %ld proven, %ld NOT proven; %ld human "
                "overrides recorded (not replayed); %.1f s\n",
-               o.tenant ? o.tenant : "every municipality", t.decisions, t.proven, t.mismatched, t.overridden,
-               secs);
+               o.tenant ? o.tenant : "every municipality", t.decisions, t.proven, t.mismatched, t.recalculations,
+               t.recalculations_proven, t.recalculations_mismatched, t.overridden, secs);
     }
-    return t.mismatched ? CLI_REFUSED : CLI_OK;
+    return t.mismatched || t.recalculations_mismatched ? CLI_REFUSED : CLI_OK;
 }

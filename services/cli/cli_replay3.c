@@ -12,7 +12,10 @@
  * today gives less) or "possible underpayment" (it gives more), with the difference in cost
  * (the cost of simulate: a monthly grant for every month of its period). "Possible":
  * whether money is reclaimed or paid is a decision of people; an override that followed is
- * shown. A command of its own, not an option of audit, because it answers another
+ * shown: a recalculation at a change of the GMI level (kind LEVEL_CHANGE) as such, with its
+ * day and new amount, proven from the log as audit proves it (replay_override); one by
+ * people as "overridden by people". Only an overridden decision costs the extra read of
+ * its stream. A command of its own, not an option of audit, because it answers another
  * question (what the law says, not whether the record is intact) and audit's file is
  * another person's. Reads PostgreSQL read-only, writes nothing.
  *
@@ -29,11 +32,15 @@
 #include <string.h>
 
 #include "at_money.h"
+#include "at_buf.h"
 #include "es.h"
 #include "simulate.h"
 
 typedef struct r3_cli {
     const cli *c;
+    es_store *es;
+    ruleset_cache *rc;
+    at_arena *a;                  /* the overrides of one row */
     bool differences_only;
     json_t *rows;
     long n, same, over, under, differs, not_proven;
@@ -102,18 +109,92 @@ static json_t *result_json(const sim_result *r)
                      (json_int_t)r->cost);
 }
 
+/* What followed one decision: its recalculations at a change of the GMI level (each proven
+ * from the log) and whether people overrode it. */
+typedef struct r3_after {
+    bool by_people;
+    size_t n;
+    at_date day[8];
+    bool granted[8], has_amount[8], proven[8];
+    int64_t amount[8];
+} r3_after;
+
+static at_code overrides_of(r3_cli *x, const r3_row *r, r3_after *out, at_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char stream[64];
+    snprintf(stream, sizeof stream, "decision-%s", r->application);
+    es_batch *b = NULL;
+    es_status st = es_read_stream(x->es, stream, 1, SIZE_MAX, &b, err);
+    if (st != ES_OK)
+        return es_status_code(st);
+    at_code code = AT_OK;
+    for (size_t i = 0; i < es_batch_count(b) && code == AT_OK; i++) {
+        const es_event *ev = es_batch_get(b, i);
+        if (strcmp(ev->type, MEANS_EV_OVERRIDDEN) != 0 || ev->position < r->position)
+            continue;
+        at_arena_reset(x->a);
+        Atb__V1__DecisionOverridden *o =
+            atb__v1__decision_overridden__unpack(at_arena_pbc(x->a), ev->payload_len, ev->payload);
+        if (o && o->ask_index != r->ask_index)
+            continue;
+        if (o && o->kind != ATB__V1__OVERRIDE_KIND__OVERRIDE_KIND_LEVEL_CHANGE) {
+            out->by_people = true;
+            continue;
+        }
+        if (out->n == sizeof out->day / sizeof out->day[0])
+            continue;
+        size_t k = out->n++;
+        Atb__V1__ReplayedDecision d;
+        code = replay_override(x->rc, x->es, ev, x->a, &d, err);
+        out->proven[k] = code == AT_OK && d.proven;
+        if (o) {
+            decision_date_in(o->effective_from, false, &out->day[k]);
+            out->granted[k] = o->result && o->result->outcome == ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_GRANTED;
+            out->has_amount[k] = o->result && o->result->has_amount;
+            out->amount[k] = o->result ? o->result->amount_cents : 0;
+        } else {
+            out->day[k] = AT_DATE_NONE;
+        }
+    }
+    es_batch_free(b);
+    return code;
+}
+
+static json_t *after_json(const r3_after *f)
+{
+    json_t *arr = json_array();
+    char d[16];
+    for (size_t i = 0; i < f->n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:b, s:I, s:b}", "effective_from", date_text(f->day[i], d),
+                                             "granted", f->granted[i], "amount_cents",
+                                             (json_int_t)(f->has_amount[i] ? f->amount[i] : 0), "proven",
+                                             f->proven[i]));
+    return arr;
+}
+
 static at_code on_row(const r3_row *r, void *ctx)
 {
     r3_cli *x = ctx;
+    r3_after after = {0};
+    at_error err;
+    at_error_clear(&err);
+    if (r->overridden && overrides_of(x, r, &after, &err) != AT_OK) {
+        fprintf(stderr, "ERROR:  cannot read the overrides of %s: %s\n", r->application, err.message);
+        return err.code ? err.code : AT_UNAVAILABLE;
+    }
+    bool recalculations_proven = true;
+    for (size_t i = 0; i < after.n; i++)
+        recalculations_proven = recalculations_proven && after.proven[i];
     x->n++;
-    x->not_proven += !r->proven;
+    x->not_proven += !r->proven || !recalculations_proven;
     switch (r->label) {
     case R3_SAME: x->same++; break;
     case R3_OVERPAYMENT: x->over++; x->over_cents += -r->difference; break;
     case R3_UNDERPAYMENT: x->under++; x->under_cents += r->difference; break;
     case R3_DIFFERS: x->differs++; break;
     }
-    if (x->differences_only && r->label == R3_SAME && r->proven)
+    if (x->differences_only && r->label == R3_SAME && r->proven && recalculations_proven)
         return AT_OK;
     char d[16], buf[400], diff[32];
     at_cents_format(r->difference < 0 ? -r->difference : r->difference, diff, sizeof diff);
@@ -128,6 +209,8 @@ static at_code on_row(const r3_row *r, void *ctx)
                               (json_int_t)r->difference);
         if (r->has_c)
             json_object_set_new(o, "what_if", result_json(&r->c));
+        json_object_set_new(o, "level_changes", after_json(&after));
+        json_object_set_new(o, "overridden_by_people", json_boolean(after.by_people));
         json_array_append_new(x->rows, o);
         return AT_OK;
     }
@@ -135,7 +218,15 @@ static at_code on_row(const r3_row *r, void *ctx)
            date_text(r->decided_on, d), r->household);
     printf("  (a) as decided          %s\n", result_text(&r->a, buf, sizeof buf));
     printf("      rule set %.16s (%s)%s\n", r->version_a, r->proven ? "proven from the log" : "NOT PROVEN: see audit",
-           r->overridden ? "; later overridden by people" : "");
+           after.by_people ? "; later overridden by people" : "");
+    for (size_t i = 0; i < after.n; i++) {
+        char amount[32] = "";
+        if (after.has_amount[i])
+            at_cents_format(after.amount[i], amount, sizeof amount);
+        printf("      recalculated at the GMI level change of %s: %s%s%s from that day (%s)\n",
+               date_text(after.day[i], d), after.granted[i] ? "granted" : "refused", amount[0] ? " " : "", amount,
+               after.proven[i] ? "proven from the log" : "NOT PROVEN: see audit");
+    }
     printf("  (b) as the law stood    %s\n", result_text(&r->b, buf, sizeof buf));
     if (r->version_b[0])
         printf("      rule set %.16s, the newest published covering the date (position %" PRId64 ")\n",
@@ -223,7 +314,13 @@ int cli_replay(cli *c, int argc, char **argv)
         fprintf(stderr, "HINT:  Give the database with --pg or ATB_PG_URL.\n");
         code = CLI_UNREACHABLE;
     }
+    if (code == CLI_OK && !(x.a = at_arena_new(64 * 1024))) {
+        fprintf(stderr, "ERROR:  out of memory\n");
+        code = CLI_UNREACHABLE;
+    }
     if (code == CLI_OK) {
+        x.es = es;
+        x.rc = rc;
         x.rows = c->json ? json_array() : NULL;
         at_code ac = r3_run(es, rc, &o, on_row, &x, &err);
         if (ac != AT_OK) {
@@ -251,6 +348,7 @@ int cli_replay(cli *c, int argc, char **argv)
             code = x.not_proven ? CLI_REFUSED : CLI_OK;
         }
     }
+    at_arena_free(x.a);
     ruleset_cache_free(rc);
     es_close(es);
     sim_draft_free(d);

@@ -10,7 +10,9 @@
  *  - A grant is re-decided from its recorded input alone, dated the day of the change,
  *    under the rules in force that day, with the grant itself added to the input's
  *    history (so the explanation shows the step "GMI level changed during a running
- *    grant" and the parameter it read). The period stays the grant's.
+ *    grant" and the parameter it read). The period stays the grant's. The re-decision
+ *    is decision_redecide_at_level_change (replay.c), the same function `atbalsts audit`
+ *    proves each recorded recalculation with.
  *  - The recorded decision is never changed: a DecisionOverridden of kind LEVEL_CHANGE is
  *    appended after it, carrying the day, the rule set, the parameters read, the input's
  *    hash and the steps. Its decided_on is the day before the change, the last day of the
@@ -207,72 +209,6 @@ static bool pays(const Atb__V1__DecisionResult *r)
            r->amount_cents > 0;
 }
 
-/* The recorded input, dated the day of the change, with the grant itself in its history
- * (a fact of the log: "decision-<id>/<ask>"). Changes d->input in place (arena memory). */
-static at_code redecision_input(const lc_run *run, Atb__V1__Decision *d, const Atb__V1__DecisionResult *cur,
-                                at_error *err)
-{
-    Atb__V1__DecisionInput *in = d->input;
-    at_arena *a = run->a;
-    at_date decided;
-    decision_date_in(in->decision_date, false, &decided);
-    in->decision_date = decision_date_out(a, run->day);
-    if (!in->history) {
-        in->history = at_arena_alloc(a, sizeof *in->history);
-        if (!in->history)
-            return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
-        atb__v1__household_history__init(in->history);
-    }
-    Atb__V1__HouseholdHistory *h = in->history;
-    Atb__V1__GrantFact *g = at_arena_alloc(a, sizeof *g);
-    Atb__V1__GrantFact **grants = at_arena_alloc(a, (h->n_grants + 1) * sizeof *grants);
-    char src[96];
-    snprintf(src, sizeof src, "decision-%s/%d", d->application_id, (int)d->ask_index);
-    if (!g || !grants)
-        return at_error_set(err, AT_INTERNAL, NULL, "out of memory");
-    atb__v1__grant_fact__init(g);
-    g->benefit = cur->benefit && cur->benefit[0] ? cur->benefit : (char *)"GMI";
-    g->decided_on = decision_date_out(a, decided);
-    g->member = in->ask && in->ask->subject && in->ask->subject[0] ? in->ask->subject : in->applicant;
-    g->amount_cents = cur->amount_cents;
-    g->source = at_arena_strdup(a, src);
-    if (h->n_grants)
-        memcpy(grants, h->grants, h->n_grants * sizeof *grants);
-    grants[h->n_grants] = g;
-    h->grants = grants;
-    h->n_grants++;
-    return g->source ? AT_OK : at_error_set(err, AT_INTERNAL, NULL, "out of memory");
-}
-
-/* Re-decide one grant. AT_OK with *p set, or AT_VALIDATION with err saying why the
- * recorded input does not decide under the new rules (reported per grant). */
-static at_code redecide(const lc_run *run, const Atb__V1__Decision *d, Atb__V1__Decision **p, at_error *err)
-{
-    decision_rules dr;
-    at_code code = decision_to_rules(d->input, "ask", run->a, &dr, err);
-    if (code != AT_OK)
-        return code;
-    rules_result *res = NULL;
-    if ((code = rules_decide(run->set, &dr.h, &dr.a, &dr.hist, &res, err)) != AT_OK)
-        return code == AT_INTERNAL ? code : AT_VALIDATION;
-    code = decision_build(run->a, d->input, res, run->ref, p, err);
-    rules_result_free(res);
-    return code;
-}
-
-/* The new result: the re-decision's, over the grant's own period. */
-static Atb__V1__DecisionResult *new_result(const Atb__V1__Decision *p, const Atb__V1__DecisionResult *cur)
-{
-    Atb__V1__DecisionResult *r = p->result;
-    r->ask = cur->ask;
-    r->benefit = cur->benefit;
-    if (r->outcome == ATB__V1__DECISION_OUTCOME__DECISION_OUTCOME_GRANTED) {
-        r->period_from = cur->period_from;
-        r->period_to = cur->period_to;
-    }
-    return r;
-}
-
 static at_code append_override(es_txn *t, const lc_run *run, const lc_stream *s, const Atb__V1__Decision *p,
                                Atb__V1__DecisionResult *nr, es_append_res *res, at_error *err)
 {
@@ -371,12 +307,11 @@ static at_code one_grant(es_txn *t, const lc_run *run, const char *app, int ask,
         g->outcome = "not_paid";
         return AT_OK;
     }
-    if ((code = redecision_input(run, s.decision, cur, err)) != AT_OK)
-        return code;
+    /* the one re-decision the audit replays (replay.c) */
     Atb__V1__Decision *p = NULL;
     at_error e;
     at_error_clear(&e);
-    code = redecide(run, s.decision, &p, &e);
+    code = decision_redecide_at_level_change(run->a, run->set, run->ref, s.decision, cur, run->day, &p, &e);
     if (code == AT_INTERNAL)
         return at_error_set(err, AT_INTERNAL, NULL, "%s", e.message);
     if (code != AT_OK) {
@@ -384,7 +319,7 @@ static at_code one_grant(es_txn *t, const lc_run *run, const char *app, int ask,
         g->detail = at_arena_strdup(run->a, e.message);
         return AT_OK;
     }
-    Atb__V1__DecisionResult *nr = new_result(p, cur);
+    Atb__V1__DecisionResult *nr = p->result;
     g->amount_cents = pays(nr) ? nr->amount_cents : 0;
     if (g->amount_cents == g->previous_cents) {
         g->outcome = "unchanged";

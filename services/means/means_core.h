@@ -161,6 +161,34 @@ at_code ruleset_cache_version(ruleset_cache *c, es_store *es, const char *scope,
 at_code replay_event(ruleset_cache *c, es_store *es, const es_event *ev, at_arena *a,
                      Atb__V1__ReplayedDecision *out, at_error *err);
 
+/* The re-decision of a running GMI grant on the day its level changes (docs/rules.md
+ * §9.3), one function for RecalculateAtLevelChange (levelchange.c), which records it, and
+ * for the replay, which proves a recorded one: the recorded input of decision d dated
+ * `day`, with the grant itself (its newest result before that day, `current`) added to
+ * the input's history as "decision-<application>/<ask>", decided under `set` (named by
+ * `ref`). The result keeps the grant's ask and benefit and, when granted, its period.
+ * d->input is changed in place (pass a decision unpacked into the arena a). *out in a.
+ * Errors: AT_VALIDATION (the input does not decide under the rules of that day; err says
+ * why), AT_INTERNAL. */
+at_code decision_redecide_at_level_change(at_arena *a, const rules_set *set, const Atb__V1__RuleSetRef *ref,
+                                          Atb__V1__Decision *d, const Atb__V1__DecisionResult *current, at_date day,
+                                          Atb__V1__Decision **out, at_error *err);
+
+/* True for a DecisionOverridden event of kind LEVEL_CHANGE (a decision of the machine,
+ * replayed by replay_override), and for one that does not decode (the replay reports it);
+ * false for other events and for the overrides of people (commission, appeal,
+ * correction), which are recorded, not replayed. */
+bool replay_is_level_change(const es_event *ev, at_arena *a);
+
+/* Rebuild one LEVEL_CHANGE override from the log alone and compare it: the decision of its
+ * ask and the results before it (read from its stream up to the override), the rule set of
+ * the version it names (from the log), which must say "recalculate" on effective_from;
+ * then the re-decision (decision_redecide_at_level_change) must give the recorded input
+ * hash, every step and the result. *out as for replay_event. Errors: AT_UNAVAILABLE,
+ * AT_INTERNAL. */
+at_code replay_override(ruleset_cache *c, es_store *es, const es_event *ev, at_arena *a,
+                        Atb__V1__ReplayedDecision *out, at_error *err);
+
 /* Replay every decision on stream decision-<application_id>. Errors: AT_VALIDATION (not a
  * UUID), AT_NOT_FOUND (no decision for it in this tenant), AT_UNAVAILABLE, AT_INTERNAL.
  * tenant NULL = any tenant. */
