@@ -112,15 +112,18 @@ static bool create_household(gen_year *u, gen_household *h)
     ProtobufCMessage *m = NULL;
     int outcome = gen_send(u->g, gen_tenant_of(u, h), "intake", "CreateHousehold", &ch.base, &meta, "household",
                            h - u->pl->h, &atb__v1__command_reply__descriptor, AT_CONFLICT, &m);
-    if (outcome == AT_OK)
+    if (outcome == AT_OK) {
         snprintf(h->key, sizeof h->key, "%s", ((Atb__V1__CommandReply *)m)->key);
+        /* A second run of the seed: intake answers the same CreateHousehold as done before. */
+        h->rerun = ((Atb__V1__CommandReply *)m)->duplicate;
+    }
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     if (outcome != AT_CONFLICT)
         return outcome == AT_OK;
-    /* A second run of the seed: intake refuses the same CreateHousehold as CONFLICT (the
-     * applicant is in a household: this one, made by the first run) instead of answering
-     * it as done before. Go on with the household the applicant is in. */
+    /* A second run against an intake older than its replay of command ids: it refused the
+     * same CreateHousehold as CONFLICT (the applicant is in a household: this one, made by
+     * the first run). Go on with the household the applicant is in. */
     Atb__V1__Date on;
     Atb__V1__GetHousehold q = ATB__V1__GET_HOUSEHOLD__INIT;
     q.person_key = u->pl->p[h->first].key;
@@ -167,8 +170,7 @@ static bool submit(gen_year *u, gen_household *h)
 }
 
 /* True when the application went past RECEIVED before: a second run of the seed, whose
- * remaining intake commands intake would refuse as CONFLICT (it checks the state before it
- * recognises a command id it has seen), so they are not sent again. */
+ * remaining intake commands were all done before, so they are not sent again. */
 static bool taken_through(gen_year *u, gen_household *h)
 {
     Atb__V1__GetApplication q = ATB__V1__GET_APPLICATION__INIT;
@@ -417,7 +419,8 @@ void gen_appeal(void *arg, long i)
     char ref[64];
     snprintf(ref, sizeof ref, "council %d/%ld", GEN_YEAR, i + 1);
     da.reference = ref;
-    /* A second run: intake refuses the same DecideAppeal as CONFLICT ("decided already"). */
+    /* A second run: the same DecideAppeal is answered as done before (an older intake
+     * refused it as CONFLICT, "decided already"). */
     if (gen_cmd_expect(u->g, gen_tenant_of(u, h), "intake", "DecideAppeal", &da.base, &meta, "appeal-decided", i,
                        h->rerun ? AT_CONFLICT : -1, NULL) == AT_OK) {
         pthread_mutex_lock(&u->mu);

@@ -10,6 +10,9 @@
  *   3. intake_begin(), write the side tables (notes, identities, memberships, links);
  *   4. intake_append() last (it takes the log's head lock), intake_finish() commits.
  * A refused command leaves nothing: the transaction is rolled back on every error.
+ * A repeated command id never gets here once it appended: the runtime answers it with its
+ * first result before step 1 (SVC_REPLAY in handlers.c), so a repeat is not refused by a
+ * state its first try changed.
  */
 #include "intake.h"
 

@@ -9,12 +9,12 @@
 #include "payments.h"
 
 const svc_command pay_commands[] = {
-    {"SetPayeeAccount", &atb__v1__set_payee_account__descriptor, payee_set_handle, 0},
-    {"ErasePayee", &atb__v1__erase_payee__descriptor, payee_erase_handle, 0},
+    {"SetPayeeAccount", &atb__v1__set_payee_account__descriptor, payee_set_handle, SVC_REPLAY},
+    {"ErasePayee", &atb__v1__erase_payee__descriptor, payee_erase_handle, SVC_REPLAY},
     {"CreateBatch", &atb__v1__create_batch__descriptor, batch_create_handle, 0},
     {"ExportBatch", &atb__v1__export_batch__descriptor, batch_export_handle, 0},
     {"ImportConfirmation", &atb__v1__import_confirmation__descriptor, batch_confirm_handle, 0},
-    {"RecordCashPayment", &atb__v1__record_cash_payment__descriptor, cash_paid_handle, 0},
+    {"RecordCashPayment", &atb__v1__record_cash_payment__descriptor, cash_paid_handle, SVC_REPLAY},
     {"ListDueOrders", &atb__v1__list_due_orders__descriptor, query_due_handle, SVC_QUERY},
     {"PaymentHistory", &atb__v1__payment_history__descriptor, query_history_handle, SVC_QUERY},
     {"BudgetExecution", &atb__v1__budget_execution__descriptor, query_budget_handle, SVC_QUERY},

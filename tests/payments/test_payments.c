@@ -457,6 +457,14 @@ static void erasing_a_payee_removes_its_account_and_files(void **state)
     e.payee = person;
     Atb__V1__CommandReply *r = ph_cmd(&P, "ErasePayee", &e.base);
     assert_true(!r->error || r->error->code == 0);
+    int64_t erased_at = r->first_position;
+    atb__v1__command_reply__free_unpacked(r, NULL);
+    /* the same command again (a retry): its first result, not "nothing left to erase" */
+    r = ph_cmd(&P, "ErasePayee", &e.base);
+    assert_true(!r->error || r->error->code == 0);
+    assert_true(r->duplicate);
+    assert_int_equal(r->first_position, erased_at);
+    assert_string_equal(r->key, person);
     atb__v1__command_reply__free_unpacked(r, NULL);
     assert_int_equal(q("SELECT count(*) FROM payments.payees WHERE payee = '%s'", person), 0);
     assert_int_equal(q("SELECT count(*) FROM payments.batches WHERE batch_id = '%s' AND xml IS NULL AND sha256 IS "

@@ -72,6 +72,12 @@ typedef struct svc_request {
 typedef at_code (*svc_handler_fn)(svc_request *req, ProtobufCMessage **reply, at_error *err);
 
 #define SVC_QUERY 0x1u                  /* subject kind "qry": no CommandMeta, no command id */
+/* A command whose reply is svc_reply_appended(req, stream, <stream id after its category>,
+ * ...) of the append made with req->command_id. A repeated command id is then answered by
+ * the runtime from the log's record of its first result (atb.commands), duplicate set,
+ * before the handler runs: a repeat is never refused by a state check that its first try
+ * made fail. Costs one indexed read per command. */
+#define SVC_REPLAY 0x2u
 
 typedef struct svc_command {
     const char *name;                   /* "RegisterPerson" */

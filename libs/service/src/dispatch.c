@@ -410,7 +410,12 @@ static at_code run(svc *s, natsMsg *msg, at_arena *arena, size_t *slot,
         .msg = m,
         .arena = arena,
     };
-    at_code code = cmd->fn(&req, reply, err);
+    bool done = false;
+    at_code code = AT_OK;
+    if ((cmd->flags & SVC_REPLAY) && !(cmd->flags & SVC_QUERY))
+        code = svc__replay(&req, reply, &done, err);
+    if (code == AT_OK && !done)
+        code = cmd->fn(&req, reply, err);
     if (code != AT_OK) {
         if (err->code == AT_OK || !err->message[0])
             at_error_set(err, code, NULL, "%s failed without saying why", cmd->name);

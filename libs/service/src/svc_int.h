@@ -165,6 +165,9 @@ void svc__on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *
 void svc__on_sub_complete(void *closure);
 /* On the loop thread: hand queued jobs to the pool. */
 void svc__dispatch_queued(svc *s);
+/* replay.c: for an SVC_REPLAY command whose command id appended before, *reply is its first
+ * result (duplicate set) and *done true; otherwise *done false and nothing is touched. */
+at_code svc__replay(svc_request *req, ProtobufCMessage **reply, bool *done, at_error *err);
 void svc__jobs_free(svc *s);
 
 /* main.c: on the loop thread, move the shutdown along when what it waits for is done
